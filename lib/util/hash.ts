@@ -1,0 +1,20 @@
+/** sha256 helpers (lowercase hex), shared by the model installer and anything else that fingerprints files. */
+
+import { createHash } from "node:crypto";
+import { createReadStream } from "node:fs";
+
+/** sha256 of a file's bytes, streamed (constant memory, fine for multi-hundred-MB models). */
+export function sha256File(path: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const hash = createHash("sha256");
+    const stream = createReadStream(path, { highWaterMark: 1 << 20 });
+    stream.on("error", reject);
+    stream.on("data", (chunk) => hash.update(chunk as Buffer));
+    stream.on("end", () => resolve(hash.digest("hex")));
+  });
+}
+
+/** sha256 of bytes in memory. */
+export function sha256Bytes(bytes: Uint8Array): string {
+  return createHash("sha256").update(bytes).digest("hex");
+}
