@@ -116,3 +116,22 @@ export function resolveConfig(overrides: unknown = {}, source = "config"): RunCo
   }
   return resolved as unknown as RunConfig;
 }
+
+/** The config for a run: defaults, overlaid with the JSON file at `path` when given. */
+export async function readConfigFile(path?: string): Promise<RunConfig> {
+  if (path === undefined) return resolveConfig();
+  const { readFile } = await import("node:fs/promises");
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (err) {
+    throw new ConfigError(`${path}: cannot read config (${(err as NodeJS.ErrnoException).code ?? err})`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    throw new ConfigError(`${path}: not valid JSON (${(err as Error).message})`);
+  }
+  return resolveConfig(json, path);
+}

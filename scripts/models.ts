@@ -24,6 +24,7 @@ import {
   readModelsManifest,
   resolveModelsDir,
 } from "../lib/models/pack";
+import { BYTES, Progress } from "../lib/cli/progress";
 
 const USAGE = `usage: deno task models [--pack NAME] [--dir DIR] [--zip FILE] [--force] [--help]
 
@@ -89,79 +90,6 @@ function parseCli(argv: string[]): Cli {
 }
 
 // ---------------------------------------------------------------------------------------------------------
-// Progress reporting (stderr): a redrawn bar on a TTY, a line per 10% otherwise.
-
-const MB = 1e6;
-
-function fmtMB(bytes: number): string {
-  return (bytes / MB).toFixed(1);
-}
-
-function fmtDuration(seconds: number): string {
-  if (!Number.isFinite(seconds) || seconds < 0) return "--:--";
-  const s = Math.round(seconds);
-  const h = Math.floor(s / 3600);
-  const m = Math.floor((s % 3600) / 60);
-  const ss = String(s % 60).padStart(2, "0");
-  return h > 0 ? `${h}:${String(m).padStart(2, "0")}:${ss}` : `${m}:${ss}`;
-}
-
-class Progress {
-  private readonly start = performance.now();
-  private lastDraw = 0;
-  private nextStep = 1; // next 10% step (non-TTY), or next 25 MB step when the total is unknown
-  private drawn = false;
-
-  constructor(
-    private readonly label: string,
-    private readonly total: number | undefined,
-    private readonly tty: boolean,
-  ) {}
-
-  update(bytes: number): void {
-    const now = performance.now();
-    const elapsed = (now - this.start) / 1000;
-    const speed = elapsed > 0 ? bytes / elapsed : 0;
-    const total = this.total;
-    if (this.tty) {
-      if (now - this.lastDraw < 100 && bytes !== total) return;
-      this.lastDraw = now;
-      let line: string;
-      if (total) {
-        const frac = Math.min(1, bytes / total);
-        const width = 24;
-        const filled = Math.round(frac * width);
-        const bar = "#".repeat(filled) + ".".repeat(width - filled);
-        const eta = speed > 0 ? (total - bytes) / speed : Number.NaN;
-        line = `${this.label} [${bar}] ${(frac * 100).toFixed(1).padStart(5)}%  ${fmtMB(bytes)}/${fmtMB(total)} MB  ` +
-          `${fmtMB(speed)} MB/s  ETA ${fmtDuration(eta)}`;
-      } else {
-        line = `${this.label} ${fmtMB(bytes)} MB  ${fmtMB(speed)} MB/s`;
-      }
-      process.stderr.write(`\r${line}\x1b[K`);
-      this.drawn = true;
-      return;
-    }
-    if (total) {
-      const pct = Math.floor((bytes / total) * 100);
-      if (pct < this.nextStep * 10) return;
-      while (this.nextStep * 10 <= pct) this.nextStep++;
-      const eta = speed > 0 ? (total - bytes) / speed : Number.NaN;
-      process.stderr.write(
-        `${this.label}: ${Math.min(100, pct)}% (${fmtMB(bytes)}/${fmtMB(total)} MB, ${fmtMB(speed)} MB/s, ETA ${fmtDuration(eta)})\n`,
-      );
-    } else if (bytes >= this.nextStep * 25 * MB) {
-      while (bytes >= this.nextStep * 25 * MB) this.nextStep++;
-      process.stderr.write(`${this.label}: ${fmtMB(bytes)} MB (${fmtMB(speed)} MB/s)\n`);
-    }
-  }
-
-  finish(): void {
-    if (this.tty && this.drawn) process.stderr.write("\n");
-  }
-}
-
-// ---------------------------------------------------------------------------------------------------------
 // Download
 
 const CONNECT_TIMEOUT_MS = 60_000;
@@ -203,8 +131,8 @@ async function downloadZip(pack: ModelPack, dest: string): Promise<string> {
   }
   const header = Number(response.headers.get("content-length"));
   const total = Number.isSafeInteger(header) && header > 0 ? header : pack.size;
-  log(`downloading ${pack.url}${total ? ` (${fmtMB(total)} MB)` : ""}`);
-  const progress = new Progress(`${pack.name}.zip`, total, Boolean(process.stderr.isTTY));
+  log(`downloading ${pack.url}${total ? ` (${BYTES.amount(total)})` : ""}`);
+  const progress = new Progress({ label: `${pack.name}.zip`, total, unit: BYTES });
   const hash = createHash("sha256");
   let received = 0;
   const fh = await open(dest, "w");
@@ -217,7 +145,7 @@ async function downloadZip(pack: ModelPack, dest: string): Promise<string> {
         chunk = await reader.read();
       } catch (err) {
         throw new DownloadError(
-          `connection lost after ${fmtMB(received)} MB: ${
+          `connection lost after ${BYTES.amount(received)}: ${
             controller.signal.aborted ? errorReason(controller.signal.reason) : errorReason(err)
           }`,
         );
@@ -339,7 +267,7 @@ async function run(argv: string[]): Promise<number> {
       log,
     });
     const kept = checks.filter((c) => c.ok && !needed.includes(c)).map((c) => `${c.file.name} (kept)`);
-    const done = installed.map((f) => `${f.file.name} (${fmtMB(f.bytes)} MB, sha256 ok)`);
+    const done = installed.map((f) => `${f.file.name} (${BYTES.amount(f.bytes)}, sha256 ok)`);
     log(`${pack.name}: installed in ${targetDir}: ${[...done, ...kept].join(", ")}`);
     log(`licence: ${pack.licence}`);
     return 0;

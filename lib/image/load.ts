@@ -1,5 +1,5 @@
 import { readFile } from "node:fs/promises";
-import sharp from "sharp";
+import sharp, { type Metadata } from "sharp";
 import type { ImageFormat, LoadedImage, RgbImage } from "../types";
 import { sha256Bytes } from "../util/hash";
 import { ImageLoadError } from "./errors";
@@ -56,7 +56,7 @@ function toRgb(data: Uint8Array, width: number, height: number, channels: number
 }
 
 async function decodeWithSharp(bytes: Uint8Array, file: string, maxPixels: number): Promise<RgbImage> {
-  let meta: sharp.Metadata;
+  let meta: Metadata;
   try {
     meta = await sharp(bytes).metadata();
   } catch (err) {

@@ -1,0 +1,31 @@
+/** A mistake in how a command was called: reported with the usage line, exit code 2. */
+export class UsageError extends Error {
+  override name = "UsageError";
+}
+
+/** First line of an error's message, for one-line reports. */
+export function oneLine(err: unknown): string {
+  const message = err instanceof Error ? err.message : String(err);
+  return message.split("\n")[0]!.trim();
+}
+
+/**
+ * Run a command's main function: exit code from its result, usage errors as exit 2, any other error as one
+ * line on stderr and exit 1 (stack traces only with FACESETS_DEBUG=1).
+ */
+export async function runMain(main: () => Promise<number>, usage: string): Promise<never> {
+  let code: number;
+  try {
+    code = await main();
+  } catch (err) {
+    if (err instanceof UsageError) {
+      process.stderr.write(`error: ${err.message}\n${usage.split("\n")[0]}\n(see --help)\n`);
+      code = 2;
+    } else {
+      process.stderr.write(`error: ${oneLine(err)}\n`);
+      if (process.env.FACESETS_DEBUG) console.error(err);
+      code = 1;
+    }
+  }
+  process.exit(code);
+}

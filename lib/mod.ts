@@ -1,0 +1,33 @@
+/**
+ * facesets: the one import surface for scripts, notebooks and tests.
+ * Data flows one way: files -> face records -> identities -> exports -> reports.
+ */
+export * from "./types";
+export * from "./config";
+
+export * from "./image/errors";
+export * from "./image/load";
+export * from "./image/resize";
+export * from "./image/psd";
+export * from "./image/draw";
+export * from "./image/save";
+
+export * from "./face/session";
+export * from "./face/detect";
+export * from "./face/align";
+export * from "./face/embed";
+export * from "./face/quality";
+export * from "./face/engine";
+export * from "./face/json";
+
+export * from "./models/pack";
+export * from "./models/zip";
+
+export * from "./util/hash";
+export * from "./util/atomic";
+export * from "./util/stopwatch";
+export * from "./util/round";
+
+export * from "./cli/errors";
+export * from "./cli/progress";
+export * from "./cli/engine";
