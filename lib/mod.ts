@@ -31,3 +31,5 @@ export * from "./util/round";
 export * from "./cli/errors";
 export * from "./cli/progress";
 export * from "./cli/engine";
+export * from "./util/prefetch";
+export * from "./bench/engine_bench";
