@@ -22,6 +22,7 @@ export * from "./face/json";
 
 export * from "./models/pack";
 export * from "./models/zip";
+export * from "./models/install";
 
 export * from "./util/hash";
 export * from "./util/atomic";
@@ -33,3 +34,12 @@ export * from "./cli/progress";
 export * from "./cli/engine";
 export * from "./util/prefetch";
 export * from "./bench/engine_bench";
+
+export * from "./scan/walk";
+export * from "./scan/scan";
+export * from "./store/mod";
+export * from "./interop/mod";
+export * from "./identity/mod";
+export * from "./bench/cluster_bench";
+export * from "./library/mod";
+export * from "./export/mod";

@@ -8,23 +8,17 @@
  * Exit codes: 0 ok, 1 failure, 2 usage error.
  */
 
-import { createHash } from "node:crypto";
-import { existsSync, rmSync, statSync } from "node:fs";
-import { mkdir, open, rm } from "node:fs/promises";
-import { dirname, join, resolve } from "node:path";
+import { join, resolve } from "node:path";
 import process from "node:process";
 import { parseArgs } from "node:util";
 import {
-  checkInstalledPack,
   DEFAULT_PACK,
   defaultManifestPath,
-  installPackFromZip,
-  type ModelPack,
   ModelsError,
   readModelsManifest,
   resolveModelsDir,
 } from "../lib/models/pack";
-import { BYTES, Progress } from "../lib/cli/progress";
+import { DownloadError, ensurePack, errorReason } from "../lib/models/install";
 
 const USAGE = `usage: deno task models [--pack NAME] [--dir DIR] [--zip FILE] [--force] [--help]
 
@@ -43,9 +37,6 @@ InsightFace models are for non-commercial research use only.
 Exit codes: 0 ok, 1 failure, 2 usage error.`;
 
 class UsageError extends Error {}
-
-/** A network-side failure: reported as one "are you offline?" line. */
-class DownloadError extends Error {}
 
 interface Cli {
   pack: string;
@@ -89,92 +80,6 @@ function parseCli(argv: string[]): Cli {
   };
 }
 
-// ---------------------------------------------------------------------------------------------------------
-// Download
-
-const CONNECT_TIMEOUT_MS = 60_000;
-const IDLE_TIMEOUT_MS = 60_000;
-
-function oneLine(s: string): string {
-  return s.replace(/\s+/g, " ").trim();
-}
-
-function errorReason(err: unknown): string {
-  if (!(err instanceof Error)) return oneLine(String(err));
-  let reason = err.message;
-  const cause = (err as { cause?: unknown }).cause;
-  if (cause instanceof Error && cause.message && !reason.includes(cause.message)) reason += ` (${cause.message})`;
-  else if (cause && typeof cause === "object" && "code" in cause) reason += ` (${String((cause as { code: unknown }).code)})`;
-  return oneLine(reason);
-}
-
-/** Stream `pack.url` into `dest`; returns the zip's sha256. Network-side failures throw DownloadError. */
-async function downloadZip(pack: ModelPack, dest: string): Promise<string> {
-  const controller = new AbortController();
-  let timer = setTimeout(() => controller.abort(new Error("no response for 60 s")), CONNECT_TIMEOUT_MS);
-  const armIdle = () => {
-    clearTimeout(timer);
-    timer = setTimeout(() => controller.abort(new Error("no data received for 60 s")), IDLE_TIMEOUT_MS);
-  };
-  let response: Response;
-  try {
-    response = await fetch(pack.url, { redirect: "follow", signal: controller.signal });
-  } catch (err) {
-    clearTimeout(timer);
-    const reason = controller.signal.aborted ? errorReason(controller.signal.reason) : errorReason(err);
-    throw new DownloadError(reason.replaceAll(` for url (${pack.url})`, ""));
-  }
-  if (!response.ok || !response.body) {
-    clearTimeout(timer);
-    await response.body?.cancel().catch(() => {});
-    throw new DownloadError(`HTTP ${response.status} ${response.statusText}`.trim());
-  }
-  const header = Number(response.headers.get("content-length"));
-  const total = Number.isSafeInteger(header) && header > 0 ? header : pack.size;
-  log(`downloading ${pack.url}${total ? ` (${BYTES.amount(total)})` : ""}`);
-  const progress = new Progress({ label: `${pack.name}.zip`, total, unit: BYTES });
-  const hash = createHash("sha256");
-  let received = 0;
-  const fh = await open(dest, "w");
-  try {
-    const reader = response.body.getReader();
-    armIdle();
-    for (;;) {
-      let chunk: ReadableStreamReadResult<Uint8Array>;
-      try {
-        chunk = await reader.read();
-      } catch (err) {
-        throw new DownloadError(
-          `connection lost after ${BYTES.amount(received)}: ${
-            controller.signal.aborted ? errorReason(controller.signal.reason) : errorReason(err)
-          }`,
-        );
-      }
-      if (chunk.done) break;
-      armIdle();
-      const bytes = chunk.value;
-      let off = 0;
-      while (off < bytes.length) {
-        const { bytesWritten } = await fh.write(bytes, off, bytes.length - off);
-        off += bytesWritten;
-      }
-      hash.update(bytes);
-      received += bytes.length;
-      progress.update(received);
-    }
-  } finally {
-    clearTimeout(timer);
-    progress.finish();
-    await fh.close();
-  }
-  if (Number.isSafeInteger(header) && header > 0 && received !== header) {
-    throw new DownloadError(`connection closed after ${received} of ${header} bytes`);
-  }
-  return hash.digest("hex");
-}
-
-// ---------------------------------------------------------------------------------------------------------
-
 function log(line: string): void {
   process.stderr.write(`${line}\n`);
 }
@@ -207,73 +112,16 @@ async function run(argv: string[]): Promise<number> {
     : pack.name === DEFAULT_PACK
     ? resolveModelsDir()
     : join(process.cwd(), "models", pack.name);
-  if (existsSync(targetDir) && !statSync(targetDir).isDirectory()) {
-    log(`models: ${targetDir} exists and is not a directory`);
-    return 1;
-  }
 
-  const checks = await checkInstalledPack(pack, targetDir);
-  const needed = cli.force ? checks : checks.filter((c) => !c.ok);
-  if (needed.length === 0) {
-    log(`${pack.name}: already installed in ${targetDir} (${checks.map((c) => c.file.name).join(", ")} verified)`);
-    return 0;
-  }
-  for (const c of needed) {
-    if (!c.ok && c.reason !== "missing") log(`${c.file.name}: ${c.reason}; will replace it`);
-  }
-
-  let zipPath: string;
-  let tempZip: string | undefined;
-  const cleanup = () => {
-    if (tempZip) rmSync(tempZip, { force: true });
-  };
-  const onSigint = () => {
-    cleanup();
-    process.stderr.write("\ninterrupted\n");
-    process.exit(130);
-  };
-  process.on("SIGINT", onSigint);
   try {
-    if (cli.zip) {
-      zipPath = resolve(cli.zip);
-      if (!existsSync(zipPath) || !statSync(zipPath).isFile()) {
-        log(`models: zip not found: ${zipPath}`);
-        return 1;
-      }
-    } else {
-      const parent = dirname(targetDir);
-      await mkdir(parent, { recursive: true });
-      tempZip = join(parent, `.${pack.name}.zip.${process.pid}.tmp`);
-      zipPath = tempZip;
-      try {
-        const zipSha = await downloadZip(pack, tempZip);
-        if (pack.sha256 && zipSha !== pack.sha256) {
-          log(`note: ${pack.name}.zip sha256 is ${zipSha}, not the recorded ${pack.sha256}; checking each file instead`);
-        }
-      } catch (err) {
-        if (err instanceof DownloadError) {
-          log(
-            `cannot download ${pack.name} from ${pack.url}: ${err.message}. Are you offline? ` +
-              `Download the zip by hand and run deno task models --zip FILE`,
-          );
-          return 1;
-        }
-        throw err;
-      }
-    }
-
-    const installed = await installPackFromZip(pack, zipPath, targetDir, {
-      files: needed.map((c) => c.file),
-      log,
-    });
-    const kept = checks.filter((c) => c.ok && !needed.includes(c)).map((c) => `${c.file.name} (kept)`);
-    const done = installed.map((f) => `${f.file.name} (${BYTES.amount(f.bytes)}, sha256 ok)`);
-    log(`${pack.name}: installed in ${targetDir}: ${[...done, ...kept].join(", ")}`);
-    log(`licence: ${pack.licence}`);
+    await ensurePack({ pack, targetDir, zip: cli.zip, force: cli.force, log });
     return 0;
-  } finally {
-    process.off("SIGINT", onSigint);
-    if (tempZip) await rm(tempZip, { force: true }).catch(() => {});
+  } catch (err) {
+    if (err instanceof DownloadError) {
+      log(err.message);
+      return 1;
+    }
+    throw err;
   }
 }
 
@@ -282,7 +130,7 @@ export async function main(argv: string[]): Promise<number> {
     return await run(argv);
   } catch (err) {
     const msg = err instanceof ModelsError ? err.message : errorReason(err);
-    log(`models: ${oneLine(msg)}`);
+    log(`models: ${msg.replace(/\s+/g, " ").trim()}`);
     return 1;
   }
 }

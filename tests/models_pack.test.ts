@@ -16,6 +16,7 @@ import {
   readModelsManifest,
   resolveModelsDir,
 } from "../lib/models/pack";
+import { DownloadError, ensureDefaultModels, ensurePack } from "../lib/models/install";
 import { extractEntry, findEntryByBaseName, readZipEntries, ZIP_METHOD_DEFLATE, ZipError } from "../lib/models/zip";
 import { sha256Bytes, sha256File } from "../lib/util/hash";
 
@@ -281,6 +282,126 @@ describe("models directory", () => {
     writeFileSync(join(empty, "det_10g.onnx"), "x");
     expect(() => findPackFiles(empty)).toThrow(/no face recognizer/);
     expect(() => findPackFiles(empty, { recognizer: join(empty, "nope.onnx") })).toThrow(/recognizer model not found: /);
+  });
+});
+
+/** A one-pack manifest whose pack is called `name`, listing the test zip's two model files. */
+function testManifest(name = "testpack", url = "https://example.invalid/testpack.zip") {
+  const manifest = JSON.parse(readFileSync(writeManifest(`${name}-lib-manifest.json`, url), "utf8"));
+  if (name !== "testpack") {
+    manifest.packs[name] = manifest.packs.testpack;
+    delete manifest.packs.testpack;
+  }
+  const path = join(tmp, `${name}-lib-manifest.json`);
+  writeFileSync(path, JSON.stringify(manifest));
+  return { path, pack: getPack(parseModelsManifest(manifest), name) };
+}
+
+/** Serve the test zip at /<name>.zip on 127.0.0.1; returns the base URL and a close function. */
+async function serveZip(name: string): Promise<{ base: string; close: () => Promise<void> }> {
+  const zipBytes = readFileSync(zipPath);
+  const server: Server = createServer((req, res) => {
+    if (req.url === `/${name}.zip`) {
+      res.writeHead(200, { "content-type": "application/zip", "content-length": String(zipBytes.length) });
+      res.end(zipBytes);
+    } else {
+      res.writeHead(404).end();
+    }
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  const port = (server.address() as AddressInfo).port;
+  return { base: `http://127.0.0.1:${port}`, close: () => new Promise<void>((r) => server.close(() => r())) };
+}
+
+describe("ensurePack (library)", () => {
+  it("installs from a zip, keeps verified files, repairs damaged ones and refuses bad input", async () => {
+    const { pack } = testManifest();
+    const dir = join(tmp, "lib-installed", "testpack");
+    const lines: string[] = [];
+    const log = (line: string) => lines.push(line);
+
+    const first = await ensurePack({ pack, targetDir: dir, zip: zipPath, log });
+    expect(first.alreadyInstalled).toBe(false);
+    expect(first.installed.map((f) => f.file.name)).toEqual(["det_test.onnx", "rec_test.onnx"]);
+    expect(first.kept).toEqual([]);
+    expect(readdirSync(dir).sort()).toEqual(["det_test.onnx", "rec_test.onnx"]);
+    expect(lines.some((l) => l.startsWith("testpack: installed in "))).toBe(true);
+    expect(lines.at(-1)).toBe("licence: test only");
+
+    const again = await ensurePack({ pack, targetDir: dir, zip: join(tmp, "absent.zip"), log });
+    expect(again).toEqual({ installed: [], kept: ["det_test.onnx", "rec_test.onnx"], alreadyInstalled: true });
+
+    writeFileSync(join(dir, "rec_test.onnx"), "damaged");
+    lines.length = 0;
+    const repair = await ensurePack({ pack, targetDir: dir, zip: zipPath, log });
+    expect(repair.installed.map((f) => f.file.name)).toEqual(["rec_test.onnx"]);
+    expect(repair.kept).toEqual(["det_test.onnx"]);
+    expect(lines.some((l) => /^rec_test\.onnx: .*will replace it$/.test(l))).toBe(true);
+    expect(Buffer.compare(readFileSync(join(dir, "rec_test.onnx")), files["rec_test.onnx"]!)).toBe(0);
+
+    const forced = await ensurePack({ pack, targetDir: dir, zip: zipPath, force: true, log });
+    expect(forced.installed).toHaveLength(2);
+
+    await expect(ensurePack({ pack, targetDir: join(tmp, "lib-none"), zip: join(tmp, "absent.zip"), log }))
+      .rejects.toThrow(/^zip not found: /);
+    const notDir = join(tmp, "lib-file");
+    writeFileSync(notDir, "x");
+    await expect(ensurePack({ pack, targetDir: notDir, zip: zipPath, log })).rejects.toThrow(ModelsError);
+    await expect(ensurePack({ pack, targetDir: notDir, zip: zipPath, log })).rejects.toThrow(/exists and is not a directory/);
+
+    const bad = getPack(parseModelsManifest(JSON.parse(readFileSync(writeManifest("lib-bad.json", pack.url, "0".repeat(64)), "utf8"))), "testpack");
+    const badDir = join(tmp, "lib-bad", "testpack");
+    await expect(ensurePack({ pack: bad, targetDir: badDir, zip: zipPath, log })).rejects.toThrow(/sha256 mismatch for rec_test\.onnx/);
+    expect(existsSync(badDir) ? readdirSync(badDir) : []).toEqual([]);
+  });
+
+  it("downloads to a temp zip in the parent and removes it; offline is a DownloadError with the advice", async () => {
+    const served = await serveZip("testpack");
+    const parent = join(tmp, "lib-http");
+    try {
+      const { pack } = testManifest("testpack", `${served.base}/testpack.zip`);
+      const lines: string[] = [];
+      const result = await ensurePack({ pack, targetDir: join(parent, "testpack"), log: (l) => lines.push(l), progress: false });
+      expect(result.installed).toHaveLength(2);
+      expect(lines[0]).toMatch(/^downloading http:\/\/127\.0\.0\.1:\d+\/testpack\.zip/);
+      expect(readdirSync(parent)).toEqual(["testpack"]);
+    } finally {
+      await served.close();
+    }
+    const { pack } = testManifest("testpack", `${served.base}/testpack.zip`);
+    let error: unknown;
+    try {
+      await ensurePack({ pack, targetDir: join(tmp, "lib-offline", "x"), log: () => {} });
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(DownloadError);
+    expect((error as Error).message).toMatch(
+      /^cannot download testpack from http:\/\/127\.0\.0\.1:\d+\/testpack\.zip: .+\. Are you offline\? Download the zip by hand and run deno task models --zip FILE$/,
+    );
+    expect(readdirSync(join(tmp, "lib-offline"))).toEqual([]);
+  });
+});
+
+describe("ensureDefaultModels", () => {
+  it("fetches buffalo_l into the default dir when missing, and is silent once it is there", async () => {
+    const served = await serveZip("buffalo_l");
+    try {
+      const { path } = testManifest("buffalo_l", `${served.base}/buffalo_l.zip`);
+      const dir = join(tmp, "default-models", "buffalo_l");
+      const lines: string[] = [];
+      const log = (l: string) => lines.push(l);
+      expect(await ensureDefaultModels(dir, log, { manifestPath: path })).toBe(dir);
+      expect(lines[0]).toBe(`${dir} is missing: fetching buffalo_l (non-commercial research licence) ...`);
+      expect(lines.some((l) => l.startsWith("buffalo_l: installed in "))).toBe(true);
+      expect(findPackFiles(dir)).toEqual({ detector: join(dir, "det_test.onnx"), recognizer: join(dir, "rec_test.onnx") });
+
+      lines.length = 0;
+      expect(await ensureDefaultModels(dir, log, { manifestPath: path })).toBe(dir);
+      expect(lines).toEqual([]);
+    } finally {
+      await served.close();
+    }
   });
 });
 

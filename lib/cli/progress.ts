@@ -49,7 +49,7 @@ export class Progress {
   private nextStep = 1;
   private drawn = false;
   private readonly label: string;
-  private readonly total: number | undefined;
+  private total: number | undefined;
   private readonly unit: ProgressUnit;
   private readonly tty: boolean;
   private readonly stepPercent: number;
@@ -74,11 +74,13 @@ export class Progress {
     this.write = write;
   }
 
-  update(done: number): void {
+  /** Report work done so far; `total` may arrive late (e.g. once a folder walk has finished). */
+  update(done: number, total?: number): void {
+    if (total !== undefined && total > 0) this.total = total;
     const now = performance.now();
     const elapsed = (now - this.start) / 1000;
     const speed = elapsed > 0 ? done / elapsed : 0;
-    const total = this.total;
+    total = this.total;
     const eta = total && speed > 0 ? (total - done) / speed : Number.NaN;
     if (this.tty) {
       if (now - this.lastDraw < 100 && done !== total) return;

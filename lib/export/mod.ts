@@ -1,0 +1,2 @@
+/** Exports of face data: aligned crops. */
+export * from "./crops";

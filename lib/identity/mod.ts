@@ -1,0 +1,7 @@
+/** Identities: clustering unit face embeddings, scoring clusterings, synthetic embeddings for tests and benches. */
+export * from "./options";
+export * from "./cluster";
+export * from "./metrics";
+export * from "./synthetic";
+export { condensedCosineDistances, condensedIndex } from "./agglomerative";
+export { exactNeighbourGraph, type GraphStats, type NeighbourGraph } from "./knn";

@@ -1,0 +1,6 @@
+/** The owner's face-set library on disk: typed manifests, reading with validation, non-destructive writing. */
+export * from "./errors";
+export * from "./manifest";
+export * from "./read";
+export * from "./lock";
+export * from "./write";

@@ -1,0 +1,227 @@
+import { lstat, readdir, readFile, realpath, stat } from "node:fs/promises";
+import path from "node:path";
+import { LibraryError } from "./errors";
+import {
+  checkCropPath,
+  claimedFacesetNumber,
+  type FacesetManifest,
+  facesetNumber,
+  type LibraryManifest,
+  MANIFEST_FILE,
+  parseFacesetManifest,
+  parseJsonText,
+  parseLibraryManifest,
+  thinEraName,
+} from "./manifest";
+
+/** The folder under the library that holds thin eras. */
+export const THIN_FOLDER = "_thin";
+
+export interface ReadLibraryOptions {
+  /**
+   * Check every crop on disk (default true): a crop that resolves outside its set folder through a symlink is an
+   * error; a missing crop is a warning. One lstat/realpath per face.
+   */
+  checkCrops?: boolean;
+}
+
+/** One set folder and its manifest. */
+export interface LoadedFaceset {
+  number: number;
+  /** `faceset_NNN`. */
+  name: string;
+  /** The set folder. */
+  dir: string;
+  manifest: FacesetManifest;
+}
+
+export interface Library {
+  dir: string;
+  /** The top-level manifest; an empty one when the file does not exist (see hasManifest). */
+  manifest: LibraryManifest;
+  hasManifest: boolean;
+  /** `<library>/faceset_NNN` folders that have a manifest.json, by number. */
+  sets: Map<number, LoadedFaceset>;
+  /** `<library>/_thin/faceset_NNN` folders that have a manifest.json, by number. */
+  thin: Map<number, LoadedFaceset>;
+  /**
+   * Every entry name in the library or `_thin/` that claims a set number, relative to the library
+   * (`faceset_007`, `_thin/faceset_012`), folder or not: numbering never reuses any of them.
+   */
+  numberedFolders: string[];
+  /** Inconsistencies that do not stop a read (listed set without folder, count mismatch, missing crop...). */
+  warnings: string[];
+}
+
+/** Read and validate a JSON file; undefined when it does not exist. */
+export async function readJsonFile(file: string): Promise<unknown | undefined> {
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === "ENOENT") return undefined;
+    throw new LibraryError(`${file}: cannot read (${code ?? err})`, file);
+  }
+  return parseJsonText(text, file);
+}
+
+/** Read one set manifest file (undefined when absent). */
+export async function readFacesetManifest(file: string): Promise<FacesetManifest | undefined> {
+  const json = await readJsonFile(file);
+  return json === undefined ? undefined : parseFacesetManifest(json, file);
+}
+
+/** The entries of `dir` (sorted) with whether each is a folder (symlinks followed); [] when `dir` does not exist. */
+async function listFolder(dir: string): Promise<{ name: string; isFolder: boolean }[]> {
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === "ENOENT") return [];
+    throw new LibraryError(`${dir}: cannot list the folder (${code ?? err})`, dir);
+  }
+  const out: { name: string; isFolder: boolean }[] = [];
+  for (const name of names.sort()) {
+    const info = await stat(path.join(dir, name)).catch(() => undefined);
+    out.push({ name, isFolder: info?.isDirectory() ?? false });
+  }
+  return out;
+}
+
+const isInside = (root: string, p: string) =>
+  p === root || p.startsWith(root.endsWith(path.sep) ? root : root + path.sep);
+
+/** Missing crops become warnings; a crop that resolves outside the set folder is refused. */
+async function checkCropsOnDisk(set: LoadedFaceset, file: string, warnings: string[]): Promise<void> {
+  const root = await realpath(set.dir);
+  for (const [i, face] of set.manifest.faces.entries()) {
+    const cropPath = path.join(set.dir, face.crop);
+    const info = await lstat(cropPath).catch(() => undefined);
+    if (!info) {
+      warnings.push(`${file}: faces[${i}].crop: "${face.crop}" does not exist`);
+      continue;
+    }
+    const real = await realpath(cropPath).catch(() => undefined);
+    if (real === undefined || !isInside(root, real)) {
+      throw new LibraryError(
+        `${file}: faces[${i}].crop: "${face.crop}" resolves outside the set folder (symlink); crops must be files inside it`,
+        file,
+        `faces[${i}].crop`,
+      );
+    }
+  }
+}
+
+async function loadSets(
+  parent: string,
+  prefix: string,
+  into: Map<number, LoadedFaceset>,
+  numbered: string[],
+  warnings: string[],
+  checkCrops: boolean,
+): Promise<string[]> {
+  const entries = await listFolder(parent);
+  for (const { name, isFolder } of entries) {
+    if (claimedFacesetNumber(name) === undefined) continue;
+    // Any entry with a set's name reserves its number, folder or not (a dangling link to an unmounted drive too).
+    numbered.push(prefix + name);
+    if (!isFolder) {
+      warnings.push(`${path.join(parent, name)}: named like a set but not a folder; its number is kept reserved`);
+      continue;
+    }
+    const number = facesetNumber(name);
+    if (number === undefined) {
+      warnings.push(`${path.join(parent, name)}: not a canonical set name (faceset_NNN); its number is kept reserved`);
+      continue;
+    }
+    const dir = path.join(parent, name);
+    const file = path.join(dir, MANIFEST_FILE);
+    const manifest = await readFacesetManifest(file);
+    if (!manifest) {
+      warnings.push(`${file}: missing; the folder is not read as a set (its number stays reserved)`);
+      continue;
+    }
+    if (manifest.name !== undefined && manifest.name !== name) {
+      warnings.push(`${file}: name: "${manifest.name}" differs from its folder "${name}"`);
+    }
+    const set: LoadedFaceset = { number, name, dir, manifest };
+    if (checkCrops) await checkCropsOnDisk(set, file, warnings);
+    into.set(number, set);
+  }
+  return entries.filter((e) => e.isFolder).map((e) => e.name);
+}
+
+/**
+ * Read a library folder. A folder that does not exist or has no top-level manifest reads as empty plus whatever
+ * set folders it holds (their own manifests are read). Malformed JSON anywhere throws LibraryError; mere
+ * inconsistencies between the top-level manifest and the folders are returned as warnings.
+ */
+export async function readLibrary(dir: string, options: ReadLibraryOptions = {}): Promise<Library> {
+  const { checkCrops = true } = options;
+  const manifestFile = path.join(dir, MANIFEST_FILE);
+  const json = await readJsonFile(manifestFile);
+  const manifest = json === undefined ? { facesets: [], thinEras: [] } : parseLibraryManifest(json, manifestFile);
+  const library: Library = {
+    dir,
+    manifest,
+    hasManifest: json !== undefined,
+    sets: new Map(),
+    thin: new Map(),
+    numberedFolders: [],
+    warnings: [],
+  };
+  const { sets, thin, numberedFolders, warnings } = library;
+  await loadSets(dir, "", sets, numberedFolders, warnings, checkCrops);
+  const thinDir = path.join(dir, THIN_FOLDER);
+  const thinFolders = await loadSets(thinDir, THIN_FOLDER + "/", thin, numberedFolders, warnings, checkCrops);
+
+  if (library.hasManifest) {
+    const listed = new Set<number>();
+    manifest.facesets.forEach((entry, i) => {
+      const number = facesetNumber(entry.name)!; // validated on parse
+      listed.add(number);
+      const set = sets.get(number);
+      if (!set) {
+        warnings.push(`${manifestFile}: facesets[${i}]: "${entry.name}" has no set folder with a manifest`);
+      } else if (set.manifest.faces.length !== entry.count) {
+        warnings.push(
+          `${manifestFile}: facesets[${i}].count: ${entry.count}, but ${entry.name}/manifest.json lists ${set.manifest.faces.length} faces`,
+        );
+      }
+    });
+    for (const set of sets.values()) {
+      if (!listed.has(set.number)) warnings.push(`${set.dir}: a set folder not listed in ${manifestFile}`);
+    }
+    manifest.thinEras.forEach((entry, i) => {
+      if (!thinFolders.includes(thinEraName(entry))) {
+        warnings.push(`${manifestFile}: thin_eras[${i}]: "${thinEraName(entry)}" has no folder under ${THIN_FOLDER}/`);
+      }
+    });
+  }
+  return library;
+}
+
+/**
+ * The number for the next new set: one more than the largest number in use anywhere — top-level `facesets`,
+ * `thin_eras` names, and folder names in the library and in `_thin/` (non-canonical ones included). 1 for an
+ * empty library.
+ */
+export function nextFacesetNumber(library: Library): number {
+  const names = [
+    ...library.manifest.facesets.map((e) => e.name),
+    ...library.manifest.thinEras.map(thinEraName),
+    ...library.numberedFolders.map((f) => path.posix.basename(f)),
+  ];
+  let max = 0;
+  for (const name of names) max = Math.max(max, claimedFacesetNumber(name) ?? 0);
+  return max + 1;
+}
+
+/** The absolute path of a face's crop; refuses paths that would leave the set folder (see checkCropPath). */
+export function cropPath(set: LoadedFaceset, crop: string): string {
+  const problem = checkCropPath(crop);
+  if (problem) throw new LibraryError(`${set.dir}: crop path "${crop}" ${problem}`, set.dir);
+  return path.join(set.dir, crop);
+}

@@ -1,0 +1,348 @@
+/**
+ * Writing to the library without disturbing what exists: new sets are built in a temp folder and renamed into
+ * place (never over an existing folder), crops are added under names never used before, and manifests are
+ * replaced atomically (temp file + rename). Existing set folders are never touched by addFacesets; existing
+ * top-level entries are written back exactly as read (unknown fields included).
+ */
+import { link, lstat, mkdir, readdir, rename, rm, unlink, writeFile } from "node:fs/promises";
+import path from "node:path";
+import process from "node:process";
+import { writeFileAtomic } from "../util/atomic";
+import { LibraryError } from "./errors";
+import { withLibraryLock } from "./lock";
+import {
+  checkCropPath,
+  claimedFacesetNumber,
+  type ExtraFields,
+  type FacesetEntry,
+  type FacesetFace,
+  type FacesetManifest,
+  facesetManifestJson,
+  facesetName,
+  type FacesetOrigin,
+  formatManifest,
+  type LibraryManifest,
+  libraryManifestJson,
+  MANIFEST_FILE,
+  parseFacesetManifest,
+  type Provenance,
+  thinEraName,
+} from "./manifest";
+import { type Library, type LoadedFaceset, nextFacesetNumber, readLibrary, THIN_FOLDER } from "./read";
+
+/** A face to write: its record, with `crop` the wanted file name (a plain name, no folders), and the PNG bytes. */
+export interface NewFace extends FacesetFace {
+  png: Uint8Array;
+}
+
+export interface NewFaceset {
+  /**
+   * The set number to use (default: the next free one, see nextFacesetNumber). A number that is listed or has
+   * any entry in the library or `_thin/` is refused.
+   */
+  number?: number;
+  origin: FacesetOrigin;
+  provenance?: Provenance;
+  /** Further fields for the set's top-level entry. */
+  extra?: ExtraFields;
+  faces: NewFace[];
+}
+
+export interface AppendOptions {
+  /**
+   * Skip faces already in the set (same faceKey) instead of adding them twice (default true), so re-running
+   * `extend` with the same input adds nothing.
+   */
+  skipKnownFaces?: boolean;
+}
+
+export interface AppendResult {
+  /** The set as it is now on disk. */
+  set: LoadedFaceset;
+  /** The records written, with their final crop names. */
+  added: FacesetFace[];
+  skipped: { face: FacesetFace; reason: string }[];
+  warnings: string[];
+}
+
+/**
+ * Identity of a face across runs: its face_id when recorded, otherwise source file (sha256, else path) + bbox.
+ * [Note: face ids] face ids are deterministic from file hash + box, so the two forms agree on the same data.
+ */
+export function faceKey(face: FacesetFace): string {
+  return face.faceId ?? `${face.sourceSha256 ?? face.source}|${face.bbox.join(",")}`;
+}
+
+const TEMP_MARK = ".tmp-";
+
+/** Where a new set is assembled before it is renamed to its real name. */
+export function tempFacesetFolder(libraryDir: string, number: number): string {
+  return path.join(libraryDir, `.${facesetName(number)}${TEMP_MARK}${process.pid}`);
+}
+
+/** A face record without the PNG bytes. */
+function record(face: NewFace): FacesetFace {
+  const { png: _png, ...rest } = face;
+  return rest;
+}
+
+/** `name`, or `stem-2.ext`, `stem-3.ext`, ...: the first one not in `taken` (lowercased). Adds it to `taken`. */
+function unusedName(name: string, taken: Set<string>): string {
+  const ext = path.extname(name);
+  const stem = name.slice(0, name.length - ext.length);
+  let candidate = name;
+  for (let i = 2; taken.has(candidate.toLowerCase()); i++) candidate = `${stem}-${i}${ext}`;
+  taken.add(candidate.toLowerCase());
+  return candidate;
+}
+
+/** New crops are plain file names: no folders, nothing hidden (temp files start with a dot). */
+function checkNewCropName(crop: string, where: string): void {
+  const problem = checkCropPath(crop) ??
+    (crop.includes("/") ? "has a folder; new crops are plain file names" : undefined) ??
+    (crop.startsWith(".") ? "starts with a dot (reserved for temp files)" : undefined);
+  if (problem) throw new LibraryError(`${where}.crop: "${crop}" ${problem}`);
+}
+
+/** Validate records the way a reader will, so nothing unreadable is ever written. */
+function checkWritable(manifest: FacesetManifest, label: string): void {
+  parseFacesetManifest(facesetManifestJson(manifest), label);
+}
+
+async function exists(p: string): Promise<boolean> {
+  return (await lstat(p).catch(() => undefined)) !== undefined;
+}
+
+async function writeLibraryManifest(libraryDir: string, manifest: LibraryManifest): Promise<void> {
+  await writeFileAtomic(path.join(libraryDir, MANIFEST_FILE), formatManifest(libraryManifestJson(manifest)));
+}
+
+const listed = (names: readonly string[], max = 3) =>
+  names.slice(0, max).join(", ") + (names.length > max ? `, ... (${names.length} in all)` : "");
+
+/** Sorted face keys of a set: two sets with the same signature hold the same faces. */
+const signature = (faces: readonly FacesetFace[]) => faces.map(faceKey).sort().join("\n");
+
+/**
+ * Add new sets to a library, numbered from nextFacesetNumber on, and append their entries to the top-level
+ * manifest. Each set folder is assembled as `.faceset_NNN.tmp-<pid>` and renamed into place; a target that
+ * exists is refused, never overwritten. Refused before anything is written: a set with no faces, bad records,
+ * and a set whose faces (by faceKey) are exactly those of an existing set or of another new set in the call
+ * ("already added": a second addFacesets of the same set is refused, not a no-op). A folder with set folders
+ * but no top-level manifest is refused too (the new manifest would not list the old sets).
+ */
+export function addFacesets(libraryDir: string, newSets: readonly NewFaceset[]): Promise<LoadedFaceset[]> {
+  return withLibraryLock(libraryDir, async () => {
+    const library = await readLibrary(libraryDir, { checkCrops: false });
+    const manifestFile = path.join(libraryDir, MANIFEST_FILE);
+    if (!library.hasManifest && library.numberedFolders.length > 0) {
+      throw new LibraryError(
+        `${manifestFile}: missing while set folders exist (${listed(library.numberedFolders)}); ` +
+          `write a top-level manifest listing them before adding sets`,
+        manifestFile,
+      );
+    }
+
+    const known = new Map<string, string>();
+    for (const set of [...library.sets.values(), ...library.thin.values()]) {
+      const where = library.thin.get(set.number) === set ? `${THIN_FOLDER}/${set.name}` : set.name;
+      known.set(signature(set.manifest.faces), where);
+    }
+
+    const inUse = new Set(
+      [
+        ...library.manifest.facesets.map((e) => e.name),
+        ...library.manifest.thinEras.map(thinEraName),
+        ...library.numberedFolders.map((f) => path.posix.basename(f)),
+      ].map(claimedFacesetNumber).filter((n) => n !== undefined),
+    );
+    const explicit = newSets.flatMap((s) => (s.number === undefined ? [] : [s.number]));
+    let number = Math.max(nextFacesetNumber(library), ...explicit.map((n) => n + 1));
+    const planned = newSets.map((newSet, s) => {
+      const label = `addFacesets newSets[${s}]`;
+      if (newSet.faces.length === 0) throw new LibraryError(`${label}: faces: a new set needs at least one face`);
+      const taken = new Set<string>([MANIFEST_FILE]);
+      const faces = newSet.faces.map((face, i) => {
+        checkNewCropName(face.crop, `${label}.faces[${i}]`);
+        return { ...record(face), crop: unusedName(face.crop, taken) };
+      });
+      let setNumber: number;
+      if (newSet.number === undefined) {
+        setNumber = number++;
+      } else {
+        setNumber = newSet.number;
+        facesetName(setNumber); // RangeError for a bad number
+        if (inUse.has(setNumber)) {
+          throw new LibraryError(
+            `${label}: number: ${facesetName(setNumber)} already exists or is listed; refusing to overwrite`,
+          );
+        }
+      }
+      inUse.add(setNumber);
+      const name = facesetName(setNumber);
+      const manifest: FacesetManifest = { name, faces };
+      checkWritable(manifest, label);
+      const sig = signature(faces);
+      const same = known.get(sig);
+      if (same !== undefined) {
+        throw new LibraryError(`${label}: holds exactly the faces of ${same}; it was already added (nothing written)`);
+      }
+      known.set(sig, `newSets[${s}]`);
+      const entry: FacesetEntry = { name, count: faces.length, origin: newSet.origin };
+      if (newSet.provenance !== undefined) entry.provenance = newSet.provenance;
+      if (newSet.extra !== undefined) entry.extra = newSet.extra;
+      const dir = path.join(libraryDir, name);
+      return { newSet, number: setNumber, name, manifest, entry, dir, temp: tempFacesetFolder(libraryDir, setNumber) };
+    });
+
+    const pending = new Set(planned.map((p) => p.temp));
+    const placed: typeof planned = [];
+    try {
+      for (const p of planned) {
+        if (await exists(p.dir)) {
+          throw new LibraryError(`${p.dir}: already exists; refusing to overwrite a set folder`, p.dir);
+        }
+        await rm(p.temp, { recursive: true, force: true }); // only ever our own leftover: the name carries our pid
+        await mkdir(p.temp);
+        for (const [i, face] of p.manifest.faces.entries()) {
+          await writeFile(path.join(p.temp, face.crop), p.newSet.faces[i]!.png, { flag: "wx" });
+        }
+        await writeFile(path.join(p.temp, MANIFEST_FILE), formatManifest(facesetManifestJson(p.manifest)), {
+          flag: "wx",
+        });
+      }
+      for (const p of planned) {
+        // rename() would replace an existing *empty* folder, so look first; the library lock keeps it true.
+        if (await exists(p.dir)) {
+          throw new LibraryError(`${p.dir}: already exists; refusing to overwrite a set folder`, p.dir);
+        }
+        await rename(p.temp, p.dir);
+        pending.delete(p.temp);
+        placed.push(p);
+      }
+    } finally {
+      for (const temp of pending) await rm(temp, { recursive: true, force: true });
+      // Sets already in place are listed even when a later one failed, so the manifest matches the folders.
+      if (placed.length > 0) {
+        const manifest: LibraryManifest = {
+          ...library.manifest,
+          facesets: [...library.manifest.facesets, ...placed.map((p) => p.entry)],
+        };
+        await writeLibraryManifest(libraryDir, manifest);
+      }
+    }
+    return placed.map((p) => ({ number: p.number, name: p.name, dir: p.dir, manifest: p.manifest }));
+  });
+}
+
+/**
+ * Write `png` as `<dir>/<name>` without ever replacing a file: written to a temp file, then hard-linked to the
+ * final name (link fails if the name exists, even if another process made it a moment ago); on a file system
+ * without hard links, an exclusive create. Returns the name used (the next unused one on a collision).
+ */
+async function writeNewCrop(dir: string, name: string, png: Uint8Array, taken: Set<string>): Promise<string> {
+  const temp = path.join(dir, `.${name}${TEMP_MARK}${process.pid}`);
+  await writeFile(temp, png);
+  try {
+    for (;;) {
+      try {
+        await link(temp, path.join(dir, name));
+        return name;
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === "EEXIST") {
+          name = unusedName(name, taken);
+          continue;
+        }
+        if (code !== "EPERM" && code !== "ENOTSUP" && code !== "EOPNOTSUPP" && code !== "ENOSYS") throw err;
+        for (;;) {
+          try {
+            await writeFile(path.join(dir, name), png, { flag: "wx" });
+            return name;
+          } catch (e) {
+            if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+            name = unusedName(name, taken);
+          }
+        }
+      }
+    }
+  } finally {
+    await unlink(temp).catch(() => undefined);
+  }
+}
+
+/**
+ * Add faces to an existing set (the `extend` command): each crop gets a file name that no file in the folder and
+ * no face of the manifest has ever used (`x.png` -> `x-2.png`), the set manifest is replaced atomically, and the
+ * set's `count` in the top-level manifest is updated (every other entry is written back as read). Existing crops
+ * are never renamed or overwritten. Only sets directly in the library (not `_thin/`) can be extended.
+ */
+export function appendToFaceset(
+  libraryDir: string,
+  n: number,
+  faces: readonly NewFace[],
+  options: AppendOptions = {},
+): Promise<AppendResult> {
+  const { skipKnownFaces = true } = options;
+  return withLibraryLock(libraryDir, async () => {
+    const library: Library = await readLibrary(libraryDir, { checkCrops: false });
+    const name = facesetName(n);
+    const set = library.sets.get(n);
+    if (!set) {
+      const hint = library.thin.has(n) ? ` (it is a thin era under ${THIN_FOLDER}/, which extend does not touch)` : "";
+      throw new LibraryError(`${path.join(libraryDir, name)}: no such set with a manifest${hint}`);
+    }
+    const label = `appendToFaceset ${name}`;
+    const warnings: string[] = [];
+    const skipped: AppendResult["skipped"] = [];
+    const inSet = new Set(set.manifest.faces.map(faceKey));
+    const inCall = new Set<string>();
+    const accepted: NewFace[] = [];
+    faces.forEach((face, i) => {
+      checkNewCropName(face.crop, `${label} faces[${i}]`);
+      const key = faceKey(face);
+      if (skipKnownFaces && (inSet.has(key) || inCall.has(key))) {
+        const where = inSet.has(key) ? `already in ${name}` : "repeated in this call";
+        skipped.push({ face: record(face), reason: `${where} (face key ${key})` });
+        return;
+      }
+      inCall.add(key);
+      accepted.push(face);
+    });
+    checkWritable({ faces: accepted.map(record) }, label);
+
+    const taken = new Set<string>([MANIFEST_FILE.toLowerCase()]);
+    for (const file of await readdir(set.dir)) taken.add(file.toLowerCase());
+    for (const face of set.manifest.faces) taken.add(face.crop.toLowerCase());
+
+    const added: FacesetFace[] = [];
+    for (const face of accepted) {
+      const wanted = unusedName(face.crop, taken);
+      const crop = await writeNewCrop(set.dir, wanted, face.png, taken);
+      added.push({ ...record(face), crop });
+    }
+    if (added.length === 0) return { set, added, skipped, warnings };
+
+    const manifest: FacesetManifest = {
+      ...set.manifest,
+      name: set.manifest.name ?? set.name,
+      faces: [...set.manifest.faces, ...added],
+    };
+    await writeFileAtomic(path.join(set.dir, MANIFEST_FILE), formatManifest(facesetManifestJson(manifest)));
+
+    const manifestFile = path.join(libraryDir, MANIFEST_FILE);
+    const index = library.manifest.facesets.findIndex((e) => e.name === name);
+    if (!library.hasManifest) {
+      warnings.push(`${manifestFile}: missing; ${name}'s count is only in its own manifest`);
+    } else if (index < 0) {
+      warnings.push(`${manifestFile}: does not list ${name}; its count was not recorded there`);
+    } else {
+      const facesets = library.manifest.facesets.map((
+        e,
+        i,
+      ) => (i === index ? { ...e, count: manifest.faces.length } : e));
+      await writeLibraryManifest(libraryDir, { ...library.manifest, facesets });
+    }
+    return { set: { ...set, manifest }, added, skipped, warnings };
+  });
+}
