@@ -50,11 +50,21 @@ export interface ExportConfig {
   exportMaxCosDist: number;
 }
 
+export interface EraConfig {
+  /** Sub-cluster one identity's faces into eras at this cosine distance (tighter than clusterMaxCosDist). */
+  eraMaxCosDist: number;
+  /** Split by time where consecutive capture years are more than this many years apart. */
+  eraMinYearGap: number;
+  /** An era with at least this many faces becomes a face set; smaller eras go to `_thin/`. */
+  minEraFaces: number;
+}
+
 export interface RunConfig {
   detection: DetectionConfig;
   image: ImageConfig;
   identity: IdentityConfig;
   export: ExportConfig;
+  eras: EraConfig;
 }
 
 export const DEFAULT_CONFIG: RunConfig = Object.freeze({
@@ -78,6 +88,7 @@ export const DEFAULT_CONFIG: RunConfig = Object.freeze({
     minUniqueSources: 6,
   }),
   export: Object.freeze({ cropSizePx: 512, exportMinFaceShortPx: 100, exportMaxCosDist: 0.45 }),
+  eras: Object.freeze({ eraMaxCosDist: 0.4, eraMinYearGap: 3, minEraFaces: 6 }),
 }) as RunConfig;
 
 export type ConfigOverrides = { [K in keyof RunConfig]?: Partial<RunConfig[K]> };

@@ -27,6 +27,7 @@ import {
   parseFacesetManifest,
   type Provenance,
   thinEraName,
+  type ThinEra,
 } from "./manifest";
 import { type Library, type LoadedFaceset, nextFacesetNumber, readLibrary, THIN_FOLDER } from "./read";
 
@@ -46,6 +47,13 @@ export interface NewFaceset {
   /** Further fields for the set's top-level entry. */
   extra?: ExtraFields;
   faces: NewFace[];
+  /** Further files written into the set folder with it (e.g. `provenance.json`): plain names, never `manifest.json`. */
+  files?: { name: string; data: Uint8Array | string }[];
+  /**
+   * A thin era: the set goes to `<library>/_thin/faceset_NNN/` and is listed in `thin_eras` instead of `facesets`
+   * (it still takes a number from the same sequence, so numbers stay unique across the library).
+   */
+  thin?: boolean;
 }
 
 export interface AppendOptions {
@@ -191,7 +199,14 @@ export function addFacesets(libraryDir: string, newSets: readonly NewFaceset[]):
       const entry: FacesetEntry = { name, count: faces.length, origin: newSet.origin };
       if (newSet.provenance !== undefined) entry.provenance = newSet.provenance;
       if (newSet.extra !== undefined) entry.extra = newSet.extra;
-      const dir = path.join(libraryDir, name);
+      for (const [f, extraFile] of (newSet.files ?? []).entries()) {
+        checkNewCropName(extraFile.name, `${label}.files[${f}]`);
+        if (taken.has(extraFile.name.toLowerCase())) {
+          throw new LibraryError(`${label}.files[${f}]: "${extraFile.name}" clashes with a crop or the manifest`);
+        }
+        taken.add(extraFile.name.toLowerCase());
+      }
+      const dir = newSet.thin ? path.join(libraryDir, THIN_FOLDER, name) : path.join(libraryDir, name);
       return { newSet, number: setNumber, name, manifest, entry, dir, temp: tempFacesetFolder(libraryDir, setNumber) };
     });
 
@@ -204,6 +219,9 @@ export function addFacesets(libraryDir: string, newSets: readonly NewFaceset[]):
         }
         await rm(p.temp, { recursive: true, force: true }); // only ever our own leftover: the name carries our pid
         await mkdir(p.temp);
+        for (const extraFile of p.newSet.files ?? []) {
+          await writeFile(path.join(p.temp, extraFile.name), extraFile.data, { flag: "wx" });
+        }
         for (const [i, face] of p.manifest.faces.entries()) {
           await writeFile(path.join(p.temp, face.crop), p.newSet.faces[i]!.png, { flag: "wx" });
         }
@@ -216,6 +234,7 @@ export function addFacesets(libraryDir: string, newSets: readonly NewFaceset[]):
         if (await exists(p.dir)) {
           throw new LibraryError(`${p.dir}: already exists; refusing to overwrite a set folder`, p.dir);
         }
+        if (p.newSet.thin) await mkdir(path.dirname(p.dir), { recursive: true });
         await rename(p.temp, p.dir);
         pending.delete(p.temp);
         placed.push(p);
@@ -226,13 +245,19 @@ export function addFacesets(libraryDir: string, newSets: readonly NewFaceset[]):
       if (placed.length > 0) {
         const manifest: LibraryManifest = {
           ...library.manifest,
-          facesets: [...library.manifest.facesets, ...placed.map((p) => p.entry)],
+          facesets: [...library.manifest.facesets, ...placed.filter((p) => !p.newSet.thin).map((p) => p.entry)],
+          thinEras: [...library.manifest.thinEras, ...placed.filter((p) => p.newSet.thin).map((p) => thinEntry(p.entry))],
         };
         await writeLibraryManifest(libraryDir, manifest);
       }
     }
     return placed.map((p) => ({ number: p.number, name: p.name, dir: p.dir, manifest: p.manifest }));
   });
+}
+
+function thinEntry(entry: FacesetEntry): ThinEra {
+  const { name, count, origin, provenance, extra } = entry;
+  return { name, count, origin, ...(provenance !== undefined ? { provenance } : {}), ...(extra ? { extra } : {}) };
 }
 
 /**
