@@ -1,2 +1,3 @@
 /** Exports of face data: aligned crops. */
 export * from "./crops";
+export * from "./faces";

@@ -5,3 +5,5 @@ export * from "./metrics";
 export * from "./synthetic";
 export { condensedCosineDistances, condensedIndex } from "./agglomerative";
 export { exactNeighbourGraph, type GraphStats, type NeighbourGraph } from "./knn";
+export * from "./centroids";
+export * from "./discover";

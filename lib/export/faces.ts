@@ -1,0 +1,81 @@
+/**
+ * Store faces -> library face records with their PNG crops. Each source image is decoded once for all of its
+ * faces (a group photo feeds several sets), then dropped, so memory stays at one image at a time.
+ */
+import type { RunConfig } from "../config";
+import { loadImage } from "../image/load";
+import type { NewFace } from "../library/write";
+import type { FaceRow } from "../store/records";
+import type { LoadedImage } from "../types";
+import { alignedCrop, cropFileName } from "./crops";
+import { encodePng } from "../image/save";
+
+export interface FaceToExport {
+  row: FaceRow;
+  /** Cosine distance to the centroid of the set the face goes to. */
+  centroidCosDist: number;
+}
+
+export class CropSourceError extends Error {
+  override name = "CropSourceError";
+}
+
+/**
+ * Render the crops of `faces` (any order; the result keeps it). The source is read from the face's first live
+ * path whose bytes still hash to the face's content; a face without landmarks (imported) cannot be cropped.
+ */
+export async function renderFaces(
+  faces: readonly FaceToExport[],
+  config: RunConfig,
+  onProgress?: (done: number, total: number) => void,
+): Promise<NewFace[]> {
+  const byContent = new Map<string, number[]>();
+  faces.forEach((f, i) => {
+    const list = byContent.get(f.row.fileSha256);
+    if (list) list.push(i);
+    else byContent.set(f.row.fileSha256, [i]);
+  });
+  const out: NewFace[] = new Array(faces.length);
+  let done = 0;
+  for (const [sha256, indices] of byContent) {
+    const first = faces[indices[0]!]!.row;
+    const image = await loadSource(first, sha256, config);
+    for (const i of indices) {
+      const { row, centroidCosDist } = faces[i]!;
+      if (!row.kps) throw new CropSourceError(`${row.path}: face ${row.faceId} has no landmarks; cannot align a crop`);
+      const png = await encodePng(alignedCrop(image, row.kps, config.export.cropSizePx));
+      out[i] = {
+        source: row.path,
+        bbox: row.bbox,
+        detScore: row.detScore ?? 0,
+        faceShortPx: row.faceShortPx,
+        blur: row.blur ?? 0,
+        crop: cropFileName(row.faceId),
+        centroidCosDist,
+        faceId: row.faceId,
+        sourceSha256: row.fileSha256,
+        kps: row.kps,
+        png,
+      };
+      onProgress?.(++done, faces.length);
+    }
+  }
+  return out;
+}
+
+async function loadSource(row: FaceRow, sha256: string, config: RunConfig): Promise<LoadedImage> {
+  const candidates = [...new Set([row.path, ...row.paths])];
+  const problems: string[] = [];
+  for (const file of candidates) {
+    try {
+      const image = await loadImage(file, { maxPixels: config.image.maxPixels });
+      if (image.sha256 === sha256) return image;
+      problems.push(`${file}: content changed since the scan`);
+    } catch (err) {
+      problems.push((err as Error).message);
+    }
+  }
+  throw new CropSourceError(
+    `no readable source with the scanned content for face ${row.faceId} (${problems.join("; ") || "no live path"}); re-run scan`,
+  );
+}

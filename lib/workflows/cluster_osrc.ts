@@ -1,0 +1,165 @@
+/**
+ * `cluster-osrc`: discover new identities in a mixed bucket and add them to the library as new face sets.
+ * Reads the store and the library, plans with planDiscovery (pure), then (unless dry-run) renders the crops,
+ * adds the sets (numbered after the library's maximum; existing sets and entries untouched) and writes the run
+ * record. See lib/identity/discover.ts for the decisions.
+ */
+import path from "node:path";
+import type { RunConfig } from "../config";
+import { FaceIndex, libraryIdentities } from "../identity/centroids";
+import { type ClusterOutcome, type DiscoveryCounts, type DiscoveryPlan, type FaceDecision, planDiscovery } from "../identity/discover";
+import { renderFaces } from "../export/faces";
+import { nextFacesetNumber, readLibrary } from "../library/read";
+import { addFacesets, type NewFaceset } from "../library/write";
+import type { FaceStore } from "../store/store";
+import { newRunId } from "../store/ids";
+import { claimedFaceIds, PROVENANCE_FILE, type SetProvenance, writeRunRecord } from "./provenance";
+
+export interface ClusterOsrcOptions {
+  source: string;
+  libraryDir: string;
+  store: FaceStore;
+  /** Recorded with the run (provenance of each set, run record). */
+  storePath: string;
+  config: RunConfig;
+  dryRun?: boolean;
+  command?: string;
+  /** Progress of crop rendering. */
+  onProgress?: (done: number, total: number) => void;
+  log?: (line: string) => void;
+}
+
+/** Everything a cluster-osrc run decided, as written to `<library>/_runs/<run_id>.json`. */
+export interface DiscoveryRunRecord {
+  kind: "cluster-osrc";
+  run_id: string;
+  started_at: string;
+  finished_at: string;
+  command: string;
+  dry_run: boolean;
+  source: string;
+  library: string;
+  store: string;
+  detector_sha256: string | null;
+  recognizer_sha256: string | null;
+  config: RunConfig;
+  /** The library before the run: existing identities, how many of their faces matched store faces. */
+  identities: { name: string; origin: string | null; faces: number; matched: number; unmatched: number }[];
+  counts: DiscoveryCounts;
+  routed: DiscoveryPlan["routed"];
+  identities_without_centroid: string[];
+  clusters: ClusterOutcome[];
+  new_sets: { name: string; number: number; cluster: number; faces: number; claimed: number }[];
+  faces: FaceDecision[];
+}
+
+export interface ClusterOsrcResult {
+  plan: DiscoveryPlan;
+  record: DiscoveryRunRecord;
+  /** Where the run record was written (undefined on a dry run). */
+  recordFile?: string;
+  warnings: string[];
+}
+
+export async function clusterOsrc(options: ClusterOsrcOptions): Promise<ClusterOsrcResult> {
+  const { store, config, dryRun = false } = options;
+  const log = options.log ?? (() => {});
+  const startedAt = new Date();
+  const runId = newRunId(startedAt);
+  const source = path.resolve(options.source);
+  const libraryDir = path.resolve(options.libraryDir);
+
+  const recognizer = store.recognizer;
+  if (!recognizer) throw new Error(`${options.storePath}: the store holds no faces yet; run scan first`);
+  const dim = recognizer.dim;
+  const library = await readLibrary(libraryDir);
+  const allFaces = await store.selectFaces();
+  const index = new FaceIndex(allFaces);
+  const identities = libraryIdentities(library, index, dim);
+  const claimed = await claimedFaceIds(library);
+  const bucket = await store.selectFaces({ under: source });
+  if (bucket.length === 0) log(`no faces in the store under ${source}: scan it first (deno task scan --source ...)`);
+
+  const plan = planDiscovery({
+    faces: bucket,
+    dim,
+    identities,
+    claimedFaceIds: claimed,
+    firstNumber: nextFacesetNumber(library),
+    config,
+  });
+
+  const detectorSha256 = (await store.runs()).filter((r) => r.status === "done" && r.detectorSha256).at(-1)
+    ?.detectorSha256 ?? null;
+  const record: DiscoveryRunRecord = {
+    kind: "cluster-osrc",
+    run_id: runId,
+    started_at: startedAt.toISOString(),
+    finished_at: "",
+    command: options.command ?? "cluster-osrc",
+    dry_run: dryRun,
+    source,
+    library: libraryDir,
+    store: path.resolve(options.storePath),
+    detector_sha256: detectorSha256,
+    recognizer_sha256: recognizer.sha256,
+    config,
+    identities: identities.map((i) => ({
+      name: i.name,
+      origin: i.origin ?? null,
+      faces: i.matched.length + i.unmatched.length,
+      matched: i.matched.length,
+      unmatched: i.unmatched.length,
+    })),
+    counts: plan.counts,
+    routed: plan.routed,
+    identities_without_centroid: plan.identitiesWithoutCentroid,
+    clusters: plan.clusters,
+    new_sets: plan.newSets.map((s) => ({
+      name: s.name,
+      number: s.number,
+      cluster: s.cluster,
+      faces: s.faces.length,
+      claimed: s.claimedFaceIds.length,
+    })),
+    faces: plan.faces,
+  };
+
+  if (dryRun) {
+    record.finished_at = new Date().toISOString();
+    return { plan, record, warnings: library.warnings };
+  }
+
+  const newSets: NewFaceset[] = [];
+  const total = plan.newSets.reduce((n, s) => n + s.faces.length, 0);
+  let before = 0;
+  for (const set of plan.newSets) {
+    const offset = before;
+    const faces = await renderFaces(set.faces, config, (done) => options.onProgress?.(offset + done, total));
+    before += set.faces.length;
+    const provenance: SetProvenance = {
+      tool: "facesets",
+      command: "cluster-osrc",
+      run_id: runId,
+      created_at: startedAt.toISOString(),
+      source,
+      store: record.store,
+      detector_sha256: detectorSha256,
+      recognizer_sha256: recognizer.sha256,
+      config,
+      cluster: set.cluster,
+      claimed_face_ids: set.claimedFaceIds,
+    };
+    newSets.push({
+      number: set.number,
+      origin: "discovered",
+      provenance: { tool: "facesets", command: "cluster-osrc", run_id: runId, source },
+      faces,
+      files: [{ name: PROVENANCE_FILE, data: JSON.stringify(provenance, null, 1) + "\n" }],
+    });
+  }
+  if (newSets.length > 0) await addFacesets(libraryDir, newSets);
+  record.finished_at = new Date().toISOString();
+  const recordFile = await writeRunRecord(libraryDir, runId, record);
+  return { plan, record, recordFile, warnings: library.warnings };
+}

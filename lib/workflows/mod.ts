@@ -1,0 +1,3 @@
+/** Command-level workflows: each reads the store and the library, plans with lib/identity, writes with lib/library. */
+export * from "./provenance";
+export * from "./cluster_osrc";

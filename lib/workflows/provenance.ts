@@ -1,0 +1,72 @@
+/**
+ * Provenance of sets a facesets command made: `<set>/provenance.json` (written with the set, never changed) and
+ * run records under `<library>/_runs/`. Run records hold every number and per-face decision of a run, so the
+ * report (and a person) can explain it later without re-running anything.
+ */
+import { mkdir, readdir, readFile } from "node:fs/promises";
+import path from "node:path";
+import type { Library } from "../library/read";
+import { LibraryError } from "../library/errors";
+import { writeFileAtomic } from "../util/atomic";
+
+export const PROVENANCE_FILE = "provenance.json";
+export const RUNS_FOLDER = "_runs";
+
+/** What every new set records about the run that made it (JSON keys as written). */
+export interface SetProvenance {
+  tool: "facesets";
+  command: string;
+  run_id: string;
+  created_at: string;
+  source?: string;
+  store?: string;
+  detector_sha256: string | null;
+  recognizer_sha256: string | null;
+  config: unknown;
+  /** Store faces this set stands for (exported or not): later discoveries leave them alone. */
+  claimed_face_ids: string[];
+  [key: string]: unknown;
+}
+
+/** Face ids claimed by the provenance of every set (and thin era) in the library. */
+export async function claimedFaceIds(library: Library): Promise<Set<string>> {
+  const out = new Set<string>();
+  for (const set of [...library.sets.values(), ...library.thin.values()]) {
+    const file = path.join(set.dir, PROVENANCE_FILE);
+    let text: string;
+    try {
+      text = await readFile(file, "utf8");
+    } catch {
+      continue; // hand-made sets have none
+    }
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch (err) {
+      throw new LibraryError(`${file}: not valid JSON (${(err as Error).message})`, file);
+    }
+    const ids = (json as { claimed_face_ids?: unknown }).claimed_face_ids;
+    if (ids === undefined) continue;
+    if (!Array.isArray(ids) || ids.some((x) => typeof x !== "string")) {
+      throw new LibraryError(`${file}: claimed_face_ids must be an array of strings`, file);
+    }
+    for (const id of ids as string[]) out.add(id);
+  }
+  return out;
+}
+
+/** Write a run record as `<library>/_runs/<runId>.json` (atomically); returns its path. */
+export async function writeRunRecord(libraryDir: string, runId: string, record: unknown): Promise<string> {
+  const dir = path.join(libraryDir, RUNS_FOLDER);
+  await mkdir(dir, { recursive: true });
+  const file = path.join(dir, `${runId}.json`);
+  await writeFileAtomic(file, JSON.stringify(record, null, 1) + "\n");
+  return file;
+}
+
+/** The run records of a library, oldest first. */
+export async function listRunRecords(libraryDir: string): Promise<string[]> {
+  const dir = path.join(libraryDir, RUNS_FOLDER);
+  const names = await readdir(dir).catch(() => [] as string[]);
+  return names.filter((n) => n.endsWith(".json")).sort().map((n) => path.join(dir, n));
+}
