@@ -129,7 +129,7 @@ async function main(): Promise<number> {
     printPlan(result);
     if (dryRun) console.log("\ndry run: nothing written");
     else console.log(`\nrun record: ${result.recordFile}`);
-    if (values.json) console.log(JSON.stringify({ run_id: result.record.run_id, ...result.plan.counts }));
+    if (values.json) console.log(JSON.stringify({ runId: result.record.runId, ...result.plan.counts }));
   } finally {
     await store.close();
   }

@@ -49,6 +49,7 @@ function face(embedding: Float32Array, photo: string, quality: Partial<FaceRow> 
     detSizePx: 640,
     embedding,
     retired: false,
+    captureTime: null,
     ...quality,
   };
 }

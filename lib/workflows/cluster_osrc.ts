@@ -12,6 +12,7 @@ import { renderFaces } from "../export/faces";
 import { nextFacesetNumber, readLibrary } from "../library/read";
 import { addFacesets, type NewFaceset } from "../library/write";
 import type { FaceStore } from "../store/store";
+import { type SourceCoverage, sourceCoverage } from "../scan/coverage";
 import { newRunId } from "../store/ids";
 import { claimedFaceIds, PROVENANCE_FILE, type SetProvenance, writeRunRecord } from "./provenance";
 
@@ -29,27 +30,29 @@ export interface ClusterOsrcOptions {
   log?: (line: string) => void;
 }
 
-/** Everything a cluster-osrc run decided, as written to `<library>/_runs/<run_id>.json`. */
+/** Everything a cluster-osrc run decided, as written to `<library>/_runs/<runId>.json` (camelCase keys like every facesets record; the library manifests and provenance.json keep the owner's snake_case). */
 export interface DiscoveryRunRecord {
   kind: "cluster-osrc";
-  run_id: string;
-  started_at: string;
-  finished_at: string;
+  runId: string;
+  startedAt: string;
+  finishedAt: string;
   command: string;
-  dry_run: boolean;
+  dryRun: boolean;
   source: string;
   library: string;
   store: string;
-  detector_sha256: string | null;
-  recognizer_sha256: string | null;
+  detectorSha256: string | null;
+  recognizerSha256: string | null;
   config: RunConfig;
+  /** What the store knows about the source: files by extension and status, duplicates, face statistics. */
+  coverage: SourceCoverage;
   /** The library before the run: existing identities, how many of their faces matched store faces. */
   identities: { name: string; origin: string | null; faces: number; matched: number; unmatched: number }[];
   counts: DiscoveryCounts;
   routed: DiscoveryPlan["routed"];
-  identities_without_centroid: string[];
+  identitiesWithoutCentroid: string[];
   clusters: ClusterOutcome[];
-  new_sets: { name: string; number: number; cluster: number; faces: number; claimed: number }[];
+  newSets: { name: string; number: number; cluster: number; faces: number; claimed: number }[];
   faces: FaceDecision[];
 }
 
@@ -93,17 +96,18 @@ export async function clusterOsrc(options: ClusterOsrcOptions): Promise<ClusterO
     ?.detectorSha256 ?? null;
   const record: DiscoveryRunRecord = {
     kind: "cluster-osrc",
-    run_id: runId,
-    started_at: startedAt.toISOString(),
-    finished_at: "",
+    runId: runId,
+    startedAt: startedAt.toISOString(),
+    finishedAt: "",
     command: options.command ?? "cluster-osrc",
-    dry_run: dryRun,
+    dryRun: dryRun,
     source,
     library: libraryDir,
     store: path.resolve(options.storePath),
-    detector_sha256: detectorSha256,
-    recognizer_sha256: recognizer.sha256,
+    detectorSha256: detectorSha256,
+    recognizerSha256: recognizer.sha256,
     config,
+    coverage: sourceCoverage(source, (await store.knownFiles()).values(), bucket),
     identities: identities.map((i) => ({
       name: i.name,
       origin: i.origin ?? null,
@@ -113,9 +117,9 @@ export async function clusterOsrc(options: ClusterOsrcOptions): Promise<ClusterO
     })),
     counts: plan.counts,
     routed: plan.routed,
-    identities_without_centroid: plan.identitiesWithoutCentroid,
+    identitiesWithoutCentroid: plan.identitiesWithoutCentroid,
     clusters: plan.clusters,
-    new_sets: plan.newSets.map((s) => ({
+    newSets: plan.newSets.map((s) => ({
       name: s.name,
       number: s.number,
       cluster: s.cluster,
@@ -126,7 +130,7 @@ export async function clusterOsrc(options: ClusterOsrcOptions): Promise<ClusterO
   };
 
   if (dryRun) {
-    record.finished_at = new Date().toISOString();
+    record.finishedAt = new Date().toISOString();
     return { plan, record, warnings: library.warnings };
   }
 
@@ -159,7 +163,7 @@ export async function clusterOsrc(options: ClusterOsrcOptions): Promise<ClusterO
     });
   }
   if (newSets.length > 0) await addFacesets(libraryDir, newSets);
-  record.finished_at = new Date().toISOString();
+  record.finishedAt = new Date().toISOString();
   const recordFile = await writeRunRecord(libraryDir, runId, record);
   return { plan, record, recordFile, warnings: library.warnings };
 }
