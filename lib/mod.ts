@@ -11,6 +11,7 @@ export * from "./image/resize";
 export * from "./image/psd";
 export * from "./image/draw";
 export * from "./image/save";
+export * from "./image/exif";
 
 export * from "./face/session";
 export * from "./face/detect";
@@ -32,14 +33,18 @@ export * from "./util/round";
 export * from "./cli/errors";
 export * from "./cli/progress";
 export * from "./cli/engine";
+export * from "./cli/table";
 export * from "./util/prefetch";
 export * from "./bench/engine_bench";
 
 export * from "./scan/walk";
 export * from "./scan/scan";
+export * from "./scan/coverage";
 export * from "./store/mod";
 export * from "./interop/mod";
 export * from "./identity/mod";
 export * from "./bench/cluster_bench";
+export * from "./bench/scan_bench";
 export * from "./library/mod";
 export * from "./export/mod";
+export * from "./workflows/mod";

@@ -4,18 +4,35 @@
 import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { benchEngine, IMAGE_EXTENSIONS, openEngineFromModelsDir, readConfigFile, runMain, UsageError } from "../lib/mod";
+import {
+  benchClustering,
+  benchEngine,
+  benchScan,
+  IMAGE_EXTENSIONS,
+  openEngineFromModelsDir,
+  readConfigFile,
+  runMain,
+  UsageError,
+} from "../lib/mod";
 
 const USAGE = `usage: deno task bench [--models DIR] [--images DIR] [--limit N] [--repeats N] [--config FILE]
+                        [--skip-scan] [--skip-cluster]
 
-Time the face pipeline per stage and report pipeline time / model time alone, measured in the same run.
+Measure performance as ratios within one run (targets are printed beside them):
+  [engine]  the face pipeline per stage, and pipeline time / model time alone (target <= 1.15);
+  [scan]    a full scan of a temp copy of the images into a temp store: images/s, and its ratio to the
+            model-only rate of the same images measured above (target >= 0.85);
+  [cluster] clustering of 10k and 100k synthetic 512-d faces: wall time and peak RSS of the scalable path, the
+            exact path at 10k, and the BCubed F agreement between them (~1 min).
 
-  --models DIR   model folder (default: $FACESETS_MODELS, else models/buffalo_l)
-  --images DIR   images to run on, recursively (default: ../shared/faces, without bad/)
-  --limit N      use at most N images (default: all)
-  --repeats N    repeat each measurement, keep the fastest (default: 2)
-  --config FILE  JSON overrides of the run config
-  --help         show this help`;
+  --models DIR     model folder (default: $FACESETS_MODELS, else models/buffalo_l)
+  --images DIR     images to run on, recursively (default: ../shared/faces, without bad/)
+  --limit N        use at most N images (default: all)
+  --repeats N      repeat each engine and scan measurement, keep the fastest (default: 2)
+  --config FILE    JSON overrides of the run config
+  --skip-scan      leave out the [scan] lines
+  --skip-cluster   leave out the [cluster] lines
+  --help           show this help`;
 
 function listImages(dir: string): string[] {
   const out: string[] = [];
@@ -42,6 +59,8 @@ async function main(): Promise<number> {
         limit: { type: "string" },
         repeats: { type: "string", default: "2" },
         config: { type: "string" },
+        "skip-scan": { type: "boolean", default: false },
+        "skip-cluster": { type: "boolean", default: false },
         help: { type: "boolean", default: false },
       },
     }).values;
@@ -56,7 +75,11 @@ async function main(): Promise<number> {
   if (!Number.isInteger(repeats) || repeats < 1) throw new UsageError(`--repeats must be a positive integer, got ${values.repeats}`);
   const config = await readConfigFile(values.config);
   let files = listImages(values.images);
-  if (values.limit) files = files.slice(0, Number(values.limit));
+  if (values.limit) {
+    const limit = Number(values.limit);
+    if (!Number.isInteger(limit) || limit < 1) throw new UsageError(`--limit must be a positive integer, got ${values.limit}`);
+    files = files.slice(0, limit);
+  }
   if (files.length === 0) throw new UsageError(`no images under ${values.images}`);
 
   const engine = await openEngineFromModelsDir(values.models);
@@ -71,8 +94,43 @@ async function main(): Promise<number> {
     console.log(`  pipeline (wall)        ${r.pipelineMs.toFixed(0).padStart(7)} ms  ${(r.images / r.pipelineMs * 1000).toFixed(2)} images/s`);
     console.log(`  models alone (wall)    ${r.modelOnlyMs.toFixed(0).padStart(7)} ms`);
     console.log(`  ratio pipeline / model time alone: ${r.ratio.toFixed(3)} (target <= 1.15)`);
+
+    if (!values["skip-scan"]) {
+      const s = await benchScan(engine, files, {
+        root: values.images,
+        config,
+        repeats,
+        modelOnly: { images: r.images, ms: r.modelOnlyMs },
+      });
+      console.log(`\n[scan] ${s.files} files copied to a temp folder, scanned into a temp store: ${s.analysed} analysed, ${s.faces} faces`);
+      for (const [stage, ms] of Object.entries(s.stagesMs)) {
+        console.log(`  ${stage.padEnd(22)} ${ms.toFixed(0).padStart(7)} ms  ${(ms / s.analysed).toFixed(1).padStart(6)} ms/image`);
+      }
+      console.log(`  scan (wall)            ${s.scanMs.toFixed(0).padStart(7)} ms  ${s.scanImagesPerSecond.toFixed(2)} images/s`);
+      console.log(`  models alone           ${r.modelOnlyMs.toFixed(0).padStart(7)} ms  ${s.modelImagesPerSecond.toFixed(2)} images/s`);
+      console.log(`  ratio scan rate / model-only rate: ${s.ratio.toFixed(3)} (target >= 0.85)`);
+    }
   } finally {
     await engine.close();
+  }
+
+  if (!values["skip-cluster"]) {
+    console.log(`\n[cluster] synthetic ArcFace-like faces (50 per identity, 512-d), average linkage at 0.55`);
+    const c = benchClustering({ onProgress: (line) => console.error(`  ${line}`) });
+    for (const row of c.rows) {
+      const sc = row.scalable;
+      console.log(
+        `  n=${row.n} (${row.identities} identities): scalable ${(sc.ms / 1000).toFixed(1)} s, peak RSS ${sc.peakRssMb.toFixed(0)} MB, ` +
+          `${sc.clusters} clusters, BCubed F vs truth ${sc.bcubedF.toFixed(4)}`,
+      );
+      if (row.exact) {
+        console.log(
+          `  n=${row.n}: exact ${(row.exact.ms / 1000).toFixed(1)} s, peak RSS ${row.exact.peakRssMb.toFixed(0)} MB, ` +
+            `BCubed F vs truth ${row.exact.bcubedF.toFixed(4)}; scalable vs exact BCubed F ${row.bcubedFScalableVsExact!.toFixed(4)}`,
+        );
+      }
+    }
+    console.log(`  peak RSS source: ${c.rssSource === "VmHWM" ? "VmHWM, reset before each run" : "process maximum (upper bound)"}`);
   }
   return 0;
 }

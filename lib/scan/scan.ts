@@ -3,6 +3,7 @@ import path from "node:path";
 import type { RunConfig } from "../config";
 import type { FaceEngine } from "../face/engine";
 import { ImageLoadError } from "../image/errors";
+import { readCaptureTime } from "../image/exif";
 import { decodeImage } from "../image/load";
 import type { FaceStore } from "../store/store";
 import type { FileOutcome } from "../store/records";
@@ -55,7 +56,7 @@ export interface ScanSummary {
 /** What to do with one file, decided in walk order so that the first copy of some bytes is always canonical. */
 type Decision =
   | { kind: "skip" }
-  | { kind: "alias"; aliasOf: string }
+  | { kind: "alias"; aliasOf: string; bytes: Uint8Array }
   | { kind: "analyse"; bytes: Uint8Array }
   | { kind: "unreadable"; error: ImageLoadError };
 
@@ -117,7 +118,7 @@ export async function scanTree(options: ScanOptions): Promise<ScanSummary> {
       return { kind: "analyse", bytes };
     }
     const canonical = claims.get(sha256);
-    if (canonical !== undefined && canonical !== file.path) return { kind: "alias", aliasOf: canonical };
+    if (canonical !== undefined && canonical !== file.path) return { kind: "alias", aliasOf: canonical, bytes };
     claims.set(sha256, file.path);
     return { kind: "analyse", bytes };
   };
@@ -125,7 +126,8 @@ export async function scanTree(options: ScanOptions): Promise<ScanSummary> {
   // Reading and hashing run strictly in walk order (each waits for the previous), so decisions are deterministic;
   // decoding of the files that need it then overlaps with inference.
   let inOrder: Promise<unknown> = Promise.resolve();
-  const plan = (file: WalkedFile): Promise<{ planned: Planned; image?: LoadedImage; error?: ImageLoadError }> => {
+  type Prepared = { planned: Planned; image?: LoadedImage; error?: ImageLoadError; captureTime?: Date | null };
+  const plan = (file: WalkedFile): Promise<Prepared> => {
     const planned = inOrder.then(async (): Promise<Planned> => {
       let bytes: Uint8Array;
       try {
@@ -139,14 +141,18 @@ export async function scanTree(options: ScanOptions): Promise<ScanSummary> {
       return { file, sha256, decision: decide(file, sha256, bytes) };
     });
     inOrder = planned.catch(() => {});
-    return planned.then(async (p) => {
+    return planned.then(async (p): Promise<Prepared> => {
       if (p.decision.kind === "unreadable") return { planned: p, error: p.decision.error };
-      if (p.decision.kind !== "analyse") return { planned: p };
+      if (p.decision.kind === "skip") return { planned: p };
+      // Every outcome we write carries the capture time of its bytes (aliases too: an alias becomes canonical
+      // when its canonical file changes or vanishes, and must then still know when the photo was taken).
+      const captureTime = await readCaptureTime(p.decision.bytes);
+      if (p.decision.kind === "alias") return { planned: p, captureTime };
       try {
         const image = await decodeImage(p.decision.bytes, file.path, { maxPixels: config.image.maxPixels });
-        return { planned: p, image };
+        return { planned: p, image, captureTime };
       } catch (err) {
-        if (err instanceof ImageLoadError) return { planned: p, error: err };
+        if (err instanceof ImageLoadError) return { planned: p, error: err, captureTime };
         throw err;
       }
     });
@@ -163,8 +169,8 @@ export async function scanTree(options: ScanOptions): Promise<ScanSummary> {
   try {
     for await (const [file, settled] of prefetched(walked, plan, prefetchDepth)) {
       if (!settled.ok) throw settled.error;
-      const { planned, image, error } = settled.value;
-      const base = { path: file.path, sha256: planned.sha256, size: file.size, mtimeMs: file.mtimeMs };
+      const { planned, image, error, captureTime = null } = settled.value;
+      const base = { path: file.path, sha256: planned.sha256, size: file.size, mtimeMs: file.mtimeMs, captureTime };
       switch (planned.decision.kind) {
         case "skip":
           summary.skipped++;

@@ -82,6 +82,11 @@ export interface FileOutcome {
   /** Required for `alias`. */
   aliasOf?: string;
   /**
+   * EXIF DateTimeOriginal of the bytes (camera local time as written, as a UTC-naive Date); null when they have
+   * none. Absent (undefined) when the writer did not look: a stored time of the same bytes is then kept.
+   */
+  captureTime?: Date | null;
+  /**
    * `ok`: the faces found, in detector order (the index is the face's `detIndex`); these become the complete face
    * set of the content, replacing earlier ones. `noface`: empty or absent. Others: must be absent.
    */
@@ -121,6 +126,11 @@ export interface FaceRow {
    */
   embedding: Float32Array;
   retired: boolean;
+  /**
+   * EXIF DateTimeOriginal of the content, read from its canonical live file (camera local time as a UTC-naive
+   * Date); null when the file has none, and for faces without a live path.
+   */
+  captureTime: Date | null;
 }
 
 /** Which faces `selectFaces` returns. */

@@ -29,6 +29,9 @@ import {
   INTEGER,
   LIST,
   listValue,
+  TIMESTAMP,
+  timestampValue,
+  type DuckDBTimestampValue,
   VARCHAR,
 } from "@duckdb/node-api";
 import type { Landmarks5, Point } from "../types";
@@ -287,7 +290,8 @@ export class FaceStore {
 
   /**
    * Commit what a run learned about a batch of files, in ONE transaction (see [Note: crash safety]):
-   * - upsert the file rows (a path keeps its `first_seen_run`; `capture_time` is cleared when its bytes changed);
+   * - upsert the file rows (a path keeps its `first_seen_run`; `capture_time` is the outcome's `captureTime`
+   *   when given, else kept while the bytes stay the same and cleared when they changed);
    * - for `ok`/`noface` outcomes, the given faces become the content's complete face set: they are upserted
    *   (un-retiring them if needed) and the content's other faces are retired;
    * - faces of content that no live path references any more (a file whose bytes changed) are retired;
@@ -384,9 +388,9 @@ export class FaceStore {
         readFloatArrays(col("embedding"), n, dim, embeddings);
         const bboxes = new Float32Array(n * 4);
         readFloatArrays(col("bbox"), n, 4, bboxes);
-        const [ids, shas, idx, kps, score, short, blur, detSize, retired, paths, pathLists] = [
+        const [ids, shas, idx, kps, score, short, blur, detSize, retired, paths, pathLists, captures] = [
           col("face_id"), col("file_sha256"), col("det_index"), col("kps"), col("det_score"), col("face_short"),
-          col("blur"), col("det_size"), col("retired"), col("path"), col("paths"),
+          col("blur"), col("det_size"), col("retired"), col("path"), col("paths"), col("capture_time"),
         ];
         const kpsBuf = new Float32Array(n * 10);
         const kpsFlat = tryReadFloatArraysFast(kps, n, 10, kpsBuf); // else some face has none: read row by row
@@ -407,6 +411,7 @@ export class FaceStore {
             detSizePx: (detSize.getItem(r) as number | null) ?? null,
             embedding: embeddings.subarray(r * dim, (r + 1) * dim),
             retired: retired.getItem(r) as boolean,
+            captureTime: timestampToDate(captures.getItem(r) as DuckDBTimestampValue | null),
           });
         }
       }
@@ -614,7 +619,7 @@ export class FaceStore {
   }
 
   private async stageFiles(batch: readonly FileOutcome[]): Promise<void> {
-    const types: DuckDBType[] = [VARCHAR, VARCHAR, BIGINT, DOUBLE, VARCHAR, VARCHAR, INTEGER, INTEGER, VARCHAR];
+    const types: DuckDBType[] = [VARCHAR, VARCHAR, BIGINT, DOUBLE, VARCHAR, VARCHAR, INTEGER, INTEGER, VARCHAR, TIMESTAMP];
     await this.append(STAGE_FILES, types, batch, (o) => [
       o.path,
       o.sha256,
@@ -625,6 +630,7 @@ export class FaceStore {
       o.width ?? null,
       o.height ?? null,
       o.status === "alias" ? o.aliasOf! : null,
+      o.captureTime ? dateToTimestamp(o.captureTime, o.path) : null,
     ]);
   }
 
@@ -632,12 +638,12 @@ export class FaceStore {
     await this.con.run(
       `INSERT INTO files (path, sha256, size, mtime_ms, status, reason, width, height, alias_of, capture_time,
                           first_seen_run, last_seen_run, updated_at)
-       SELECT path, sha256, size, mtime_ms, status, reason, width, height, alias_of, NULL, $1, $1, now()
+       SELECT path, sha256, size, mtime_ms, status, reason, width, height, alias_of, capture_time, $1, $1, now()
        FROM temp.${STAGE_FILES}
        ON CONFLICT (path) DO UPDATE SET
          sha256 = excluded.sha256, size = excluded.size, mtime_ms = excluded.mtime_ms, status = excluded.status,
          reason = excluded.reason, width = excluded.width, height = excluded.height, alias_of = excluded.alias_of,
-         capture_time = CASE WHEN sha256 = excluded.sha256 THEN capture_time ELSE NULL END,
+         capture_time = coalesce(excluded.capture_time, CASE WHEN sha256 = excluded.sha256 THEN capture_time END),
          last_seen_run = excluded.last_seen_run, updated_at = excluded.updated_at`,
       [runId],
       [VARCHAR],
@@ -748,7 +754,7 @@ export class FaceStore {
     if (!this.#stagedFiles) {
       await this.con.run(
         `CREATE TEMP TABLE IF NOT EXISTS ${STAGE_FILES} (path VARCHAR, sha256 VARCHAR, size BIGINT, mtime_ms DOUBLE,
-           status VARCHAR, reason VARCHAR, width INTEGER, height INTEGER, alias_of VARCHAR)`,
+           status VARCHAR, reason VARCHAR, width INTEGER, height INTEGER, alias_of VARCHAR, capture_time TIMESTAMP)`,
       );
       this.#stagedFiles = true;
     }
@@ -849,6 +855,7 @@ const FACE_COLUMNS = {
   path: 10,
   paths: 11,
   embedding: 12,
+  capture_time: 13,
 } as const;
 
 /** The faces selection shared by `selectFaces` and the Parquet export. */
@@ -872,12 +879,14 @@ function facesQuery(
        f.det_score::FLOAT AS det_score, f.face_short::FLOAT AS face_short, f.blur::FLOAT AS blur,
        f.det_index, f.det_size, f.retired, coalesce(l.paths, []::VARCHAR[]) AS paths, f.embedding`
     : `f.face_id, f.file_sha256, f.det_index, f.bbox, f.kps, f.det_score, f.face_short, f.blur, f.det_size, f.retired,
-       coalesce(l.canonical, f.analysed_path) AS path, coalesce(l.paths, []::VARCHAR[]) AS paths, f.embedding`;
+       coalesce(l.canonical, f.analysed_path) AS path, coalesce(l.paths, []::VARCHAR[]) AS paths, f.embedding,
+       l.capture_time`;
   const sql = `
     WITH live AS (
       SELECT sha256,
              first(path ORDER BY status = 'alias', path) AS canonical,
              list(path ORDER BY path) AS paths,
+             first(capture_time ORDER BY status = 'alias', path) AS capture_time,
              ${prefixes.length > 0 ? `bool_or(${underSql("path")})` : "true"} AS hit
       FROM files WHERE status <> 'missing' AND sha256 <> '' GROUP BY sha256
     )
@@ -886,6 +895,19 @@ function facesQuery(
     WHERE ${where}
     ORDER BY path, f.det_index, f.face_id`;
   return { sql, params, types };
+}
+
+/** A UTC-naive Date (see lib/image/exif.ts) as a DuckDB TIMESTAMP (microseconds); refuses an invalid Date. */
+function dateToTimestamp(date: Date, where: string): DuckDBTimestampValue {
+  const ms = date.getTime();
+  if (!Number.isFinite(ms)) throw new StoreError(`${where}: captureTime is an invalid Date`);
+  return timestampValue(BigInt(ms) * 1000n);
+}
+
+/** A DuckDB TIMESTAMP back as a Date whose UTC fields are the stored ones (sub-millisecond digits dropped). */
+function timestampToDate(value: DuckDBTimestampValue | null): Date | null {
+  if (value === null) return null;
+  return new Date(Number(value.micros / 1000n));
 }
 
 /** A SQL string literal (quotes doubled): for COPY targets, which take no parameters. */
