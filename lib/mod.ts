@@ -48,3 +48,6 @@ export * from "./bench/scan_bench";
 export * from "./library/mod";
 export * from "./export/mod";
 export * from "./workflows/mod";
+export * from "./labels/mod";
+export * from "./identity/sweep";
+export * from "./report/mod";

@@ -1,0 +1,152 @@
+/**
+ * `deno task report`: a cluster-osrc run record -> `docs/analysis/<date>-<source-name>.md` with its figures (PNG,
+ * plus an interactive HTML beside each) in `docs/analysis/<date>-<source-name>/`. Reads the store and the library
+ * the record names; writes only under the output folder (the markdown atomically).
+ */
+import { mkdir } from "node:fs/promises";
+import path from "node:path";
+import { qualityGateFailures } from "../identity/discover";
+import { sweepThresholds, thresholdRange } from "../identity/sweep";
+import { readLabels, truthByPath } from "../labels/mod";
+import { FaceStore } from "../store/store";
+import { writeFileAtomic } from "../util/atomic";
+import { contactSheet } from "./contact_sheet";
+import { discoveryReportMarkdown, type ReportFigure } from "./discovery_report";
+import { routingHistogram, sweepFigure, umapScatter } from "./figures";
+import { FigureRenderer, type RendererOptions } from "./render";
+import { faceGroup, nearestDistances, readRunRecord, runFaces } from "./run_data";
+import { umap2d } from "./umap";
+import { readdir } from "node:fs/promises";
+
+export interface WriteReportOptions {
+  recordFile: string;
+  /** Default docs/analysis. */
+  outDir?: string;
+  /** A labels.csv (file, identity) for the faces' photos: adds pairwise / BCubed scores to the sweep. */
+  labelsFile?: string;
+  /** Sweep range, cosine distance. Default 0.30 to 0.80 by 0.05. */
+  sweepCosDist?: { from: number; to: number; step: number };
+  renderer?: RendererOptions;
+  log?: (line: string) => void;
+}
+
+export interface WrittenReport {
+  markdown: string;
+  figures: { histogram: string; sweep: string; umap: string };
+  contactSheets: string[];
+}
+
+/** `2026-11-28-bucket`: the run's start date and the source folder's name (file-name safe). */
+export function reportName(startedAt: string, source: string): string {
+  const name = path.basename(source).replace(/[^A-Za-z0-9._-]+/g, "-").replace(/^-+|-+$/g, "") || "source";
+  return `${startedAt.slice(0, 10)}-${name}`;
+}
+
+export async function writeDiscoveryReport(options: WriteReportOptions): Promise<WrittenReport> {
+  const log = options.log ?? (() => {});
+  const record = await readRunRecord(options.recordFile);
+  const outDir = path.resolve(options.outDir ?? "docs/analysis");
+  const name = reportName(record.startedAt, record.source);
+  const figDir = path.join(outDir, name);
+  await mkdir(figDir, { recursive: true });
+  const config = record.config;
+
+  const store = await FaceStore.open(record.store, { readOnly: true });
+  let sweepRows, umapXy, umapDecisions;
+  try {
+    // The sweep covers the faces this run clustered: neither in a set already, claimed, nor routed.
+    const clustered = await runFaces(store, record, (d) => d.cluster !== undefined);
+    if (clustered.missing.length > 0) log(`${clustered.missing.length} faces of the record are no longer in the store`);
+    const photoIds = new Map<string, number>();
+    const cannotLink = Int32Array.from(clustered.rows, (r) => {
+      if (!photoIds.has(r.fileSha256)) photoIds.set(r.fileSha256, photoIds.size);
+      return photoIds.get(r.fileSha256)!;
+    });
+    let truth: (string | null)[] | undefined;
+    if (options.labelsFile) {
+      const byPath = truthByPath(await readLabels(options.labelsFile));
+      truth = clustered.rows.map((r) => [r.path, ...r.paths].map((p) => byPath.get(p)).find((x) => x !== undefined) ?? null);
+    }
+    const range = options.sweepCosDist ?? { from: 0.3, to: 0.8, step: 0.05 };
+    log(`sweeping ${clustered.rows.length} faces over ${range.from}..${range.to}`);
+    sweepRows = clustered.rows.length === 0 ? [] : sweepThresholds(clustered.embeddings, clustered.dim, {
+      thresholdsCosDist: thresholdRange(range.from, range.to, range.step),
+      linkage: config.identity.linkage,
+      cannotLink,
+      truth,
+      gate: clustered.rows.map((r) => qualityGateFailures(r, config).length === 0),
+      sourceIds: clustered.rows.map((r) => r.fileSha256),
+      minUniqueSources: config.identity.minUniqueSources,
+    }).rows;
+
+    const all = await runFaces(store, record);
+    umapDecisions = all.decisions;
+    log(`UMAP of ${all.rows.length} faces`);
+    umapXy = all.rows.length >= 3 ? umap2d(all.embeddings, all.dim, { seed: 1 }) : new Float32Array(all.rows.length * 2);
+  } finally {
+    await store.close();
+  }
+
+  const figures = {
+    histogram: routingHistogram({
+      distances: nearestDistances(record),
+      routeMaxCosDist: config.identity.routeMaxCosDist,
+      title: "Distance of each face to its nearest existing identity",
+    }),
+    sweep: sweepFigure({ rows: sweepRows, currentCosDist: config.identity.clusterMaxCosDist }),
+    umap: umapScatter({
+      xy: umapXy,
+      categories: umapDecisions.map(faceGroup),
+      hover: umapDecisions.map((d) => `${path.basename(d.path)}: ${d.fate}${d.set ?? d.identity ? ` (${d.set ?? d.identity})` : ""}`),
+      title: "Faces of the run in 2-D (UMAP of the embeddings, seed 1)",
+    }),
+  };
+  const renderer = await FigureRenderer.open(options.renderer);
+  const rendered: Record<string, ReportFigure> = {};
+  const captions = {
+    histogram: `Cosine distance to the nearest existing identity centroid; faces at or left of ${config.identity.routeMaxCosDist} were routed.`,
+    sweep: `Clusters and kept clusters (>= ${config.identity.minUniqueSources} photos) as the clustering threshold moves; this run used ${config.identity.clusterMaxCosDist}.`,
+    umap: "Each face of the run, placed by UMAP so that similar embeddings lie close; colour = how the run decided.",
+  };
+  try {
+    for (const key of ["histogram", "sweep", "umap"] as const) {
+      const out = await renderer.render(figures[key], path.join(figDir, key));
+      rendered[key] = {
+        png: path.relative(outDir, out.png),
+        html: path.relative(outDir, out.html ?? out.png),
+        caption: captions[key],
+      };
+    }
+  } finally {
+    await renderer.close();
+  }
+
+  const contactSheets = new Map<string, string>();
+  for (const set of record.newSets) {
+    const setDir = path.join(record.library, set.name);
+    const crops = (await readdir(setDir).catch(() => [] as string[])).filter((f) => f.endsWith(".png")).sort();
+    if (crops.length === 0) continue;
+    const file = path.join(figDir, `${set.name}-crops.png`);
+    await writeFileAtomic(file, await contactSheet(crops.map((c) => path.join(setDir, c))));
+    contactSheets.set(set.name, path.relative(outDir, file));
+  }
+
+  const markdown = discoveryReportMarkdown({
+    record,
+    recordFile: options.recordFile,
+    figures: { histogram: rendered.histogram!, sweep: rendered.sweep!, umap: rendered.umap! },
+    sweep: sweepRows,
+    contactSheets,
+  });
+  const mdFile = path.join(outDir, `${name}.md`);
+  await writeFileAtomic(mdFile, markdown);
+  return {
+    markdown: mdFile,
+    figures: {
+      histogram: path.join(outDir, rendered.histogram!.png),
+      sweep: path.join(outDir, rendered.sweep!.png),
+      umap: path.join(outDir, rendered.umap!.png),
+    },
+    contactSheets: [...contactSheets.values()].map((p) => path.join(outDir, p)),
+  };
+}

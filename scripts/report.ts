@@ -1,0 +1,63 @@
+/**
+ * deno task report — the write-up of a cluster-osrc run: markdown with figures, from its run record.
+ */
+import { existsSync } from "node:fs";
+import { parseArgs } from "node:util";
+import { listRunRecords, runMain, UsageError, writeDiscoveryReport } from "../lib/mod";
+
+const USAGE = `usage: deno task report --run RUN_RECORD [--out DIR] [--labels CSV]
+       deno task report --library DIR          (the library's latest run record)
+
+Write docs/analysis/<date>-<source-name>.md for a cluster-osrc run: Source, Coverage by existing identities,
+Pipeline, Result (Phase 1 clustering, Phase 2 export), Re-running; figures as PNG with an interactive HTML beside
+each (a routing histogram, a threshold sweep, a UMAP map) and a contact sheet per new set. Needs Chromium
+(/usr/bin/chromium, or $FACESETS_CHROMIUM).
+
+  --run FILE      a run record (<library>/_runs/<run id>.json)
+  --library DIR   use the library's most recent run record
+  --out DIR       output folder (default: docs/analysis)
+  --labels CSV    labels.csv (file, identity) of the photos: adds pairwise / BCubed scores to the sweep
+  --help          show this help`;
+
+async function main(): Promise<number> {
+  let values;
+  try {
+    values = parseArgs({
+      args: Deno.args,
+      options: {
+        run: { type: "string" },
+        library: { type: "string" },
+        out: { type: "string", default: "docs/analysis" },
+        labels: { type: "string" },
+        help: { type: "boolean", default: false },
+      },
+    }).values;
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  let recordFile = values.run;
+  if (!recordFile && values.library) {
+    recordFile = (await listRunRecords(values.library)).at(-1);
+    if (!recordFile) throw new UsageError(`--library ${values.library} has no run records (run cluster-osrc first)`);
+  }
+  if (!recordFile) throw new UsageError("--run RUN_RECORD or --library DIR is required");
+  if (!existsSync(recordFile)) throw new UsageError(`--run ${recordFile} does not exist`);
+  if (values.labels && !existsSync(values.labels)) throw new UsageError(`--labels ${values.labels} does not exist`);
+
+  const written = await writeDiscoveryReport({
+    recordFile,
+    outDir: values.out,
+    labelsFile: values.labels,
+    log: (line) => process.stderr.write(`${line}\n`),
+  });
+  console.log(`report: ${written.markdown}`);
+  for (const f of Object.values(written.figures)) console.log(`figure: ${f}`);
+  for (const f of written.contactSheets) console.log(`contact sheet: ${f}`);
+  return 0;
+}
+
+await runMain(main, USAGE);
