@@ -8,7 +8,16 @@ import { cpSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { clusterOsrc, type ClusterOsrcResult, DEFAULT_CONFIG, FaceStore, LibraryError, readLibrary } from "../lib/mod";
+import sharp from "sharp";
+import {
+  clusterOsrc,
+  type ClusterOsrcResult,
+  DEFAULT_CONFIG,
+  FaceStore,
+  LibraryError,
+  readLibrary,
+  writeDiscoveryReport,
+} from "../lib/mod";
 import { sharedAvailable } from "./support/fixtures";
 import { copyPhotos, type LabelledPhoto, photosOf, scanInto, sharedLabels } from "./support/labelled";
 import { treeFingerprint } from "./support/scan_tree";
@@ -146,4 +155,38 @@ describe.skipIf(!sharedAvailable())("cluster-osrc on labelled photos", () => {
     expect(error.message).toContain(file);
     expect(error.message).toMatch(/crop/);
   });
+
+  test("deno task report's writer: markdown with 3 non-blank figures and tables equal to the run record", async () => {
+    const out = path.join(TMP, "analysis");
+    const written = await writeDiscoveryReport({ recordFile: first.recordFile!, outDir: out });
+    const md = readFileSync(written.markdown, "utf8");
+    expect(path.basename(written.markdown)).toBe(`${first.record.startedAt.slice(0, 10)}-bucket.md`);
+    for (const png of Object.values(written.figures)) {
+      const { width, height } = await sharp(png).metadata();
+      expect(width).toBeGreaterThan(500);
+      expect(height).toBeGreaterThan(300);
+      const { channels } = await sharp(png).stats();
+      expect(Math.max(...channels.map((c) => c.stdev))).toBeGreaterThan(10); // not a blank page
+      expect(md).toContain(path.relative(out, png));
+    }
+    // Table rows: "| label | number |"; every Phase 1 number equals the record's count.
+    const row = (label: string) => {
+      const m = new RegExp(`^\\|\\s*${label}\\s*\\|\\s*(\\d+)\\s*\\|$`, "m").exec(md);
+      if (!m) throw new Error(`no table row "${label}" in ${written.markdown}`);
+      return Number(m[1]);
+    };
+    const c = first.record.counts;
+    expect(row("faces under the source")).toBe(c.faces);
+    expect(row("already in a set")).toBe(c.inLibrary);
+    expect(row("routed to an existing identity")).toBe(c.routed);
+    expect(row("clustered")).toBe(c.clustered);
+    expect(row("dropped by a quality gate")).toBe(c.gated);
+    expect(row("dropped as outliers")).toBe(c.outliers);
+    for (const r of first.record.routed.filter((x) => x.faces > 0)) expect(row(r.identity)).toBe(r.faces);
+    // Phase 2: one row per kept cluster with its exported count.
+    for (const k of first.record.clusters.filter((x) => x.kept && x.setName)) {
+      const m = new RegExp(`^\\|\\s*${k.setName}\\s*\\|\\s*${k.index}\\s*\\|.*\\|\\s*(\\d+)\\s*\\|$`, "m").exec(md);
+      expect(Number(m?.[1])).toBe(k.exported);
+    }
+  }, 120_000);
 });

@@ -3,31 +3,26 @@
  * plus an interactive HTML beside each) in `docs/analysis/<date>-<source-name>/`. Reads the store and the library
  * the record names; writes only under the output folder (the markdown atomically).
  */
-import { mkdir } from "node:fs/promises";
+import { mkdir, readdir } from "node:fs/promises";
 import path from "node:path";
-import { qualityGateFailures } from "../identity/discover";
-import { sweepThresholds, thresholdRange } from "../identity/sweep";
+import { type FaceDecision, qualityGateFailures } from "../identity/discover";
+import { type SweepRow, sweepThresholds, thresholdRange } from "../identity/sweep";
+import type { DiscoveryRunRecord } from "../workflows/cluster_osrc";
 import { readLabels, truthByPath } from "../labels/mod";
 import { FaceStore } from "../store/store";
 import { writeFileAtomic } from "../util/atomic";
 import { contactSheet } from "./contact_sheet";
 import { discoveryReportMarkdown, type ReportFigure } from "./discovery_report";
-import { routingHistogram, sweepFigure, umapScatter } from "./figures";
+import { type PlotFigure, routingHistogram, sweepFigure, umapScatter } from "./figures";
 import { FigureRenderer, type RendererOptions } from "./render";
 import { faceGroup, nearestDistances, readRunRecord, runFaces } from "./run_data";
 import { umap2d } from "./umap";
-import { readdir } from "node:fs/promises";
 
-export interface WriteReportOptions {
+export interface WriteReportOptions extends AnalyseRunOptions {
   recordFile: string;
   /** Default docs/analysis. */
   outDir?: string;
-  /** A labels.csv (file, identity) for the faces' photos: adds pairwise / BCubed scores to the sweep. */
-  labelsFile?: string;
-  /** Sweep range, cosine distance. Default 0.30 to 0.80 by 0.05. */
-  sweepCosDist?: { from: number; to: number; step: number };
   renderer?: RendererOptions;
-  log?: (line: string) => void;
 }
 
 export interface WrittenReport {
@@ -42,6 +37,77 @@ export function reportName(startedAt: string, source: string): string {
   return `${startedAt.slice(0, 10)}-${name}`;
 }
 
+/** What the report and the notebooks plot of a run, computed from its record and the store. */
+export interface RunAnalysis {
+  /** The threshold sweep over the faces the run clustered (gated as the run gated them). */
+  sweep: SweepRow[];
+  /** Every face of the record still in the store, with its 2-D UMAP position (xy[2i], xy[2i+1]). */
+  decisions: FaceDecision[];
+  umapXy: Float32Array;
+  /** Record faces the store no longer holds (re-scanned since the run). */
+  missingFaces: number;
+}
+
+export interface AnalyseRunOptions {
+  /** A labels.csv (file, identity) for the photos: adds pairwise / BCubed scores to the sweep. */
+  labelsFile?: string;
+  /** Sweep range, cosine distance. Default 0.30 to 0.80 by 0.05. */
+  sweepCosDist?: { from: number; to: number; step: number };
+  log?: (line: string) => void;
+}
+
+export async function analyseRun(store: FaceStore, record: DiscoveryRunRecord, options: AnalyseRunOptions = {}): Promise<RunAnalysis> {
+  const log = options.log ?? (() => {});
+  const config = record.config;
+  // The sweep covers the faces this run clustered: neither in a set already, claimed, nor routed.
+  const clustered = await runFaces(store, record, (d) => d.cluster !== undefined);
+  const photoIds = new Map<string, number>();
+  const cannotLink = Int32Array.from(clustered.rows, (r) => {
+    if (!photoIds.has(r.fileSha256)) photoIds.set(r.fileSha256, photoIds.size);
+    return photoIds.get(r.fileSha256)!;
+  });
+  let truth: (string | null)[] | undefined;
+  if (options.labelsFile) {
+    const byPath = truthByPath(await readLabels(options.labelsFile));
+    truth = clustered.rows.map((r) => [r.path, ...r.paths].map((p) => byPath.get(p)).find((x) => x !== undefined) ?? null);
+  }
+  const range = options.sweepCosDist ?? { from: 0.3, to: 0.8, step: 0.05 };
+  log(`sweeping ${clustered.rows.length} faces over ${range.from}..${range.to}`);
+  const sweep = clustered.rows.length === 0 ? [] : sweepThresholds(clustered.embeddings, clustered.dim, {
+    thresholdsCosDist: thresholdRange(range.from, range.to, range.step),
+    linkage: config.identity.linkage,
+    cannotLink,
+    truth,
+    gate: clustered.rows.map((r) => qualityGateFailures(r, config).length === 0),
+    sourceIds: clustered.rows.map((r) => r.fileSha256),
+    minUniqueSources: config.identity.minUniqueSources,
+  }).rows;
+
+  const all = await runFaces(store, record);
+  log(`UMAP of ${all.rows.length} faces`);
+  const umapXy = all.rows.length >= 3 ? umap2d(all.embeddings, all.dim, { seed: 1 }) : new Float32Array(all.rows.length * 2);
+  return { sweep, decisions: all.decisions, umapXy, missingFaces: all.missing.length };
+}
+
+/** The three figures of a run: routing histogram, threshold sweep, UMAP map. */
+export function runFigures(record: DiscoveryRunRecord, analysis: RunAnalysis): Record<"histogram" | "sweep" | "umap", PlotFigure> {
+  const id = record.config.identity;
+  return {
+    histogram: routingHistogram({
+      distances: nearestDistances(record),
+      routeMaxCosDist: id.routeMaxCosDist,
+      title: "Distance of each face to its nearest existing identity",
+    }),
+    sweep: sweepFigure({ rows: analysis.sweep, currentCosDist: id.clusterMaxCosDist }),
+    umap: umapScatter({
+      xy: analysis.umapXy,
+      categories: analysis.decisions.map(faceGroup),
+      hover: analysis.decisions.map((d) => `${path.basename(d.path)}: ${d.fate}${d.set ?? d.identity ? ` (${d.set ?? d.identity})` : ""}`),
+      title: "Faces of the run in 2-D (UMAP of the embeddings, seed 1)",
+    }),
+  };
+}
+
 export async function writeDiscoveryReport(options: WriteReportOptions): Promise<WrittenReport> {
   const log = options.log ?? (() => {});
   const record = await readRunRecord(options.recordFile);
@@ -52,55 +118,14 @@ export async function writeDiscoveryReport(options: WriteReportOptions): Promise
   const config = record.config;
 
   const store = await FaceStore.open(record.store, { readOnly: true });
-  let sweepRows, umapXy, umapDecisions;
+  let analysis: RunAnalysis;
   try {
-    // The sweep covers the faces this run clustered: neither in a set already, claimed, nor routed.
-    const clustered = await runFaces(store, record, (d) => d.cluster !== undefined);
-    if (clustered.missing.length > 0) log(`${clustered.missing.length} faces of the record are no longer in the store`);
-    const photoIds = new Map<string, number>();
-    const cannotLink = Int32Array.from(clustered.rows, (r) => {
-      if (!photoIds.has(r.fileSha256)) photoIds.set(r.fileSha256, photoIds.size);
-      return photoIds.get(r.fileSha256)!;
-    });
-    let truth: (string | null)[] | undefined;
-    if (options.labelsFile) {
-      const byPath = truthByPath(await readLabels(options.labelsFile));
-      truth = clustered.rows.map((r) => [r.path, ...r.paths].map((p) => byPath.get(p)).find((x) => x !== undefined) ?? null);
-    }
-    const range = options.sweepCosDist ?? { from: 0.3, to: 0.8, step: 0.05 };
-    log(`sweeping ${clustered.rows.length} faces over ${range.from}..${range.to}`);
-    sweepRows = clustered.rows.length === 0 ? [] : sweepThresholds(clustered.embeddings, clustered.dim, {
-      thresholdsCosDist: thresholdRange(range.from, range.to, range.step),
-      linkage: config.identity.linkage,
-      cannotLink,
-      truth,
-      gate: clustered.rows.map((r) => qualityGateFailures(r, config).length === 0),
-      sourceIds: clustered.rows.map((r) => r.fileSha256),
-      minUniqueSources: config.identity.minUniqueSources,
-    }).rows;
-
-    const all = await runFaces(store, record);
-    umapDecisions = all.decisions;
-    log(`UMAP of ${all.rows.length} faces`);
-    umapXy = all.rows.length >= 3 ? umap2d(all.embeddings, all.dim, { seed: 1 }) : new Float32Array(all.rows.length * 2);
+    analysis = await analyseRun(store, record, options);
   } finally {
     await store.close();
   }
-
-  const figures = {
-    histogram: routingHistogram({
-      distances: nearestDistances(record),
-      routeMaxCosDist: config.identity.routeMaxCosDist,
-      title: "Distance of each face to its nearest existing identity",
-    }),
-    sweep: sweepFigure({ rows: sweepRows, currentCosDist: config.identity.clusterMaxCosDist }),
-    umap: umapScatter({
-      xy: umapXy,
-      categories: umapDecisions.map(faceGroup),
-      hover: umapDecisions.map((d) => `${path.basename(d.path)}: ${d.fate}${d.set ?? d.identity ? ` (${d.set ?? d.identity})` : ""}`),
-      title: "Faces of the run in 2-D (UMAP of the embeddings, seed 1)",
-    }),
-  };
+  if (analysis.missingFaces > 0) log(`${analysis.missingFaces} faces of the record are no longer in the store`);
+  const figures = runFigures(record, analysis);
   const renderer = await FigureRenderer.open(options.renderer);
   const rendered: Record<string, ReportFigure> = {};
   const captions = {
@@ -135,7 +160,7 @@ export async function writeDiscoveryReport(options: WriteReportOptions): Promise
     record,
     recordFile: options.recordFile,
     figures: { histogram: rendered.histogram!, sweep: rendered.sweep!, umap: rendered.umap! },
-    sweep: sweepRows,
+    sweep: analysis.sweep,
     contactSheets,
   });
   const mdFile = path.join(outDir, `${name}.md`);
