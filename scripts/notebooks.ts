@@ -19,7 +19,8 @@
  *   FACESETS_LIBRARY  the identity library folder           default: .cache/notebook-fixture/library
  *   FACESETS_RUN      folder a notebook writes its figures, tables and report into (created; one per notebook:
  *                     <FACESETS_RUN>/<notebook name>)     default: .cache/notebook-runs
- *   FACESETS_MODELS   model pack, as for every command      default: unchanged (models/buffalo_l)
+ *   FACESETS_LABELS   labels.csv (file, identity) of the photos, relative to its folder  default: the fixture's
+ *   FACESETS_MODELS   model pack for building the fixture   default: ../shared/models (the small test models)
  * Executed copies of the notebooks (with outputs) go to .cache/notebooks/; the sources are not modified.
  * Jupyter runs on Debian's /usr/bin/python3 (apt: jupyter-nbconvert python3-nbclient jupyter-core jupyter-client);
  * the python3 on PATH may be another one without Jupyter. A failing cell (including a type error) fails the run.
@@ -28,10 +29,10 @@
  */
 import { spawnSync } from "node:child_process";
 import { existsSync, readdirSync } from "node:fs";
-import { mkdir, rm } from "node:fs/promises";
-import { basename, join, relative, resolve } from "node:path";
+import { copyFile, mkdir, rm } from "node:fs/promises";
+import { basename, dirname, join, relative, resolve } from "node:path";
 import process from "node:process";
-import { writeFileAtomic } from "../lib/util/atomic";
+import { clusterOsrc, DEFAULT_CONFIG, FaceStore, openEngineFromModelsDir, readLabels, scanTree, writeFileAtomic } from "../lib/mod";
 
 const ROOT = resolve(".");
 const PYTHON = process.env.FACESETS_PYTHON ?? "/usr/bin/python3";
@@ -138,13 +139,74 @@ function checkJupyter(): void {
 }
 
 /**
- * Inputs for the default run: a small fixture library and store.
- * ===== LEAD: HOOK ===== build the fixture here (e.g. scan ../shared/faces into FIXTURE_DIR/facesets.duckdb with the
- * test models and write a small library into FIXTURE_DIR/library), skipping work already done. Until then the
- * folders exist but are empty, and notebooks that need data should say so and stop.
+ * Inputs for the default run: a small fixture built from ../shared/faces (test photos, beside the project in CI)
+ * with the small test models (../shared/models, or $FACESETS_MODELS): a library seeded by a first cluster-osrc run
+ * on part of two people's photos, then a second run on a labelled mixed bucket (the rest of them, new people and
+ * group photos), so the notebooks have routed faces, discovered sets and a run record. Built once (READY marker).
  */
 async function ensureFixture(): Promise<void> {
-  await mkdir(join(FIXTURE_DIR, "library"), { recursive: true });
+  const ready = join(FIXTURE_DIR, "READY");
+  if (existsSync(ready)) return;
+  const shared = resolve(ROOT, "../shared");
+  if (!existsSync(join(shared, "faces"))) {
+    throw new NotebookError(`${shared}/faces is missing: set FACESETS_STORE and FACESETS_LIBRARY to run on your own data`);
+  }
+  const start = performance.now();
+  await rm(FIXTURE_DIR, { recursive: true, force: true });
+  const rows = [
+    ...(await readLabels(join(shared, "faces", "deepface", "labels.csv"))).rows,
+    ...(await readLabels(join(shared, "faces", "face_recognition", "labels.csv"))).rows,
+  ].filter((r) => r.exists !== false && r.identities.length > 0);
+  const of = (identity: string) => rows.filter((r) => r.singleIdentity && r.identity === identity);
+  const seed = [...of("deepface_p01").slice(0, 6), ...of("deepface_p10").slice(0, 7)];
+  const bucket = [
+    ...of("deepface_p01").slice(6), ...of("deepface_p10").slice(7), ...of("deepface_p03"), ...of("deepface_p02"),
+    ...of("obama"), ...of("biden"), ...rows.filter((r) => !r.singleIdentity),
+  ];
+  const photos = join(FIXTURE_DIR, "photos");
+  const place = async (list: typeof rows, folder: string) => {
+    const lines = ["file,identity"];
+    for (const r of list) {
+      const rel = relative(join(shared, "faces"), r.path);
+      await mkdir(dirname(join(photos, folder, rel)), { recursive: true });
+      await copyFile(r.path, join(photos, folder, rel));
+      lines.push(`${rel},${r.identities.join(";")}`);
+    }
+    return lines.join("\n") + "\n";
+  };
+  await place(seed, "seed");
+  const labels = await place(bucket, "bucket");
+  await writeFileAtomic(join(photos, "bucket", "labels.csv"), labels);
+
+  const models = process.env.FACESETS_MODELS ?? join(shared, "models");
+  const engine = await openEngineFromModelsDir(models);
+  const storePath = join(FIXTURE_DIR, "facesets.duckdb");
+  const store = await FaceStore.open(storePath);
+  try {
+    for (const folder of ["seed", "bucket"]) {
+      const s = await scanTree({ source: join(photos, folder), store, engine, config: DEFAULT_CONFIG });
+      log(`notebooks: fixture: scanned ${folder}: ${s.analysed} files, ${s.faces} faces`);
+    }
+  } finally {
+    await engine.close();
+  }
+  try {
+    for (const folder of ["seed", "bucket"]) {
+      const r = await clusterOsrc({
+        source: join(photos, folder),
+        libraryDir: join(FIXTURE_DIR, "library"),
+        store,
+        storePath,
+        config: DEFAULT_CONFIG,
+        command: `notebook fixture: cluster-osrc ${folder}`,
+      });
+      log(`notebooks: fixture: cluster-osrc ${folder}: ${r.plan.counts.routed} routed, ${r.plan.counts.newSets} new sets`);
+    }
+  } finally {
+    await store.close();
+  }
+  await writeFileAtomic(ready, new Date().toISOString() + "\n");
+  log(`notebooks: fixture built in ${relative(ROOT, FIXTURE_DIR)}/ in ${((performance.now() - start) / 1000).toFixed(1)} s`);
 }
 
 async function inputsEnv(): Promise<Record<string, string>> {
@@ -153,6 +215,8 @@ async function inputsEnv(): Promise<Record<string, string>> {
     FACESETS_STORE: process.env.FACESETS_STORE ?? join(FIXTURE_DIR, "facesets.duckdb"),
     FACESETS_LIBRARY: process.env.FACESETS_LIBRARY ?? join(FIXTURE_DIR, "library"),
     FACESETS_RUN: resolve(process.env.FACESETS_RUN ?? join(ROOT, ".cache", "notebook-runs")),
+    // The fixture's bucket labels (file relative to the photos folder): the threshold-sweep notebook scores with them.
+    FACESETS_LABELS: process.env.FACESETS_LABELS ?? join(FIXTURE_DIR, "photos", "bucket", "labels.csv"),
     JUPYTER_PATH: [join(ROOT, "jupyter"), process.env.JUPYTER_PATH].filter(Boolean).join(":"),
   };
   if (!process.env.FACESETS_STORE || !process.env.FACESETS_LIBRARY) await ensureFixture();

@@ -77,3 +77,13 @@ export function markdownTable<Row>(rows: readonly Row[], columns: readonly Colum
   });
   return [line(headers), `| ${separator.join(" | ")} |`, ...cells.map(line)].join("\n") + "\n";
 }
+
+/** Rows with every non-integer number rounded to `digits` (for printing tables, e.g. danfojs in notebooks). */
+export function roundNumbers<Row extends object>(rows: readonly Row[], digits = 3): Row[] {
+  const f = 10 ** digits;
+  return rows.map((row) =>
+    Object.fromEntries(
+      Object.entries(row).map(([k, v]) => [k, typeof v === "number" && !Number.isInteger(v) ? Math.round(v * f) / f : v]),
+    ) as Row
+  );
+}
