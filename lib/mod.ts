@@ -51,3 +51,6 @@ export * from "./workflows/mod";
 export * from "./labels/mod";
 export * from "./identity/sweep";
 export * from "./report/mod";
+export * from "./identity/eras";
+export * from "./eras/split_eras";
+export * from "./bench/labelled_bench";

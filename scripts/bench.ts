@@ -1,38 +1,55 @@
 /**
- * deno task bench — measured performance, reported as ratios within one run (never asserted in tests).
+ * deno task bench — measured performance, reported as ratios within one run, and clustering accuracy on the
+ * labelled photos (never asserted in tests).
  */
-import { readdirSync, statSync } from "node:fs";
+import { existsSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import {
   benchClustering,
   benchEngine,
+  benchLabelled,
   benchScan,
+  DEFAULT_MIN_SAMPLES,
   IMAGE_EXTENSIONS,
+  LINKAGES,
   openEngineFromModelsDir,
   readConfigFile,
   runMain,
+  textTable,
+  thresholdRange,
   UsageError,
 } from "../lib/mod";
 
 const USAGE = `usage: deno task bench [--models DIR] [--images DIR] [--limit N] [--repeats N] [--config FILE]
-                        [--skip-scan] [--skip-cluster]
+                        [--labels CSV]... [--skip-scan] [--skip-cluster] [--skip-labelled]
 
-Measure performance as ratios within one run (targets are printed beside them):
-  [engine]  the face pipeline per stage, and pipeline time / model time alone (target <= 1.15);
-  [scan]    a full scan of a temp copy of the images into a temp store: images/s, and its ratio to the
-            model-only rate of the same images measured above (target >= 0.85);
-  [cluster] clustering of 10k and 100k synthetic 512-d faces: wall time and peak RSS of the scalable path, the
-            exact path at 10k, and the BCubed F agreement between them (~1 min).
+Measure performance as ratios within one run (targets are printed beside them), and clustering accuracy on
+labelled photos; sections print in this order:
+  [engine]   the face pipeline per stage, and pipeline time / model time alone (target <= 1.15);
+  [scan]     a full scan of a temp copy of the images into a temp store: images/s, and its ratio to the
+             model-only rate of the same images measured above (target >= 0.85);
+  [labelled] the single-person photos of the --labels files (largest face each; group photos skipped; no quality
+             gates) clustered with each linkage (average, single, complete, dbscan) at cosine distance 0.35 to 0.70
+             by 0.05: clusters / identities, pairwise and BCubed precision, recall and F, and the best BCubed F per
+             linkage; --images and --limit do not apply to it, --config's detection settings do;
+  [cluster]  clustering of 10k and 100k synthetic 512-d faces: wall time and peak RSS of the scalable path, the
+             exact path at 10k, and the BCubed F agreement between them (~1 min).
 
   --models DIR     model folder (default: $FACESETS_MODELS, else models/buffalo_l)
   --images DIR     images to run on, recursively (default: ../shared/faces, without bad/)
   --limit N        use at most N images (default: all)
   --repeats N      repeat each engine and scan measurement, keep the fastest (default: 2)
   --config FILE    JSON overrides of the run config
+  --labels CSV     labels.csv (header file,identity,...) for [labelled]; repeat or comma-separate for several
+                   (default: ../shared/faces/{deepface,face_recognition,faceapi}/labels.csv)
   --skip-scan      leave out the [scan] lines
   --skip-cluster   leave out the [cluster] lines
+  --skip-labelled  leave out the [labelled] lines
   --help           show this help`;
+
+const DEFAULT_LABELS = ["deepface", "face_recognition", "faceapi"].map((d) => `../shared/faces/${d}/labels.csv`);
+const LABELLED_THRESHOLDS = thresholdRange(0.35, 0.7, 0.05);
 
 function listImages(dir: string): string[] {
   const out: string[] = [];
@@ -48,6 +65,48 @@ function listImages(dir: string): string[] {
   return out;
 }
 
+function printLabelled(b: Awaited<ReturnType<typeof benchLabelled>>): void {
+  console.log(`\n[labelled] ${b.labelsFiles.join(", ")}`);
+  console.log(
+    `  ${b.labelRows} label rows: ${b.photos} single-identity photos used; skipped ${b.skippedGroup} group photos ` +
+      `(several identities), ${b.skippedUnlabelled} unlabelled, ${b.skippedMissing} missing files` +
+      (b.skippedDuplicate ? `, ${b.skippedDuplicate} listed twice` : ""),
+  );
+  for (const u of b.unreadable) console.log(`  unreadable: ${u.path}: ${u.reason}`);
+  console.log(
+    `  ${b.faces} faces of ${b.identities} identities (${b.dim}-d), embedded in ${(b.embedMs / 1000).toFixed(1)} s; ` +
+      `${b.noFace} photos with no face detected, ${b.severalFaces} with several faces (largest kept); no quality gates`,
+  );
+  const header = ["threshold", "clusters", "identities", "clusters/id", "pair P", "pair R", "pair F", "BCubed P", "BCubed R", "BCubed F"];
+  for (const l of b.linkages) {
+    console.log(`\n  linkage ${l.linkage}${l.linkage === "dbscan" ? ` (eps = threshold, minSamples ${DEFAULT_MIN_SAMPLES})` : ""}`);
+    const rows = l.rows.map(({ thresholdCosDist: t, metrics: m }) => [
+      t.toFixed(2),
+      m.clusters,
+      m.identities,
+      m.clustersPerIdentity,
+      m.pairwisePrecision,
+      m.pairwiseRecall,
+      m.pairwiseF,
+      m.bcubedPrecision,
+      m.bcubedRecall,
+      m.bcubedF,
+    ]);
+    console.log(textTable(header, rows).replace(/^/gm, "  "));
+  }
+  console.log("");
+  for (const l of b.linkages) {
+    const m = l.best.metrics;
+    // A plateau of equal scores says more about how forgiving the threshold is than its first point alone.
+    const tied = l.rows.filter((r) => r.metrics.bcubedF === m.bcubedF).map((r) => r.thresholdCosDist.toFixed(2));
+    console.log(
+      `  best BCubed F, ${l.linkage.padEnd(8)}: ${m.bcubedF.toFixed(4)} at ${l.best.thresholdCosDist.toFixed(2)} ` +
+        `(${m.clusters} clusters / ${m.identities} identities, pairwise F ${m.pairwiseF.toFixed(4)})` +
+        (tied.length > 1 ? `; equal at ${tied.join(", ")}` : ""),
+    );
+  }
+}
+
 async function main(): Promise<number> {
   let values;
   try {
@@ -61,6 +120,8 @@ async function main(): Promise<number> {
         config: { type: "string" },
         "skip-scan": { type: "boolean", default: false },
         "skip-cluster": { type: "boolean", default: false },
+        labels: { type: "string", multiple: true },
+        "skip-labelled": { type: "boolean", default: false },
         help: { type: "boolean", default: false },
       },
     }).values;
@@ -81,6 +142,12 @@ async function main(): Promise<number> {
     files = files.slice(0, limit);
   }
   if (files.length === 0) throw new UsageError(`no images under ${values.images}`);
+  const labelsFiles = (values.labels ?? DEFAULT_LABELS).flatMap((v) => v.split(",")).map((v) => v.trim()).filter((v) => v !== "");
+  if (labelsFiles.length === 0) throw new UsageError("--labels is empty; give at least one labels.csv");
+  // Checked up front: [labelled] runs after minutes of [engine] and [scan], too late to learn of a typo.
+  if (!values["skip-labelled"]) {
+    for (const f of labelsFiles) if (!existsSync(f)) throw new UsageError(`--labels ${f}: no such file (or pass --skip-labelled)`);
+  }
 
   const engine = await openEngineFromModelsDir(values.models);
   try {
@@ -109,6 +176,17 @@ async function main(): Promise<number> {
       console.log(`  scan (wall)            ${s.scanMs.toFixed(0).padStart(7)} ms  ${s.scanImagesPerSecond.toFixed(2)} images/s`);
       console.log(`  models alone           ${r.modelOnlyMs.toFixed(0).padStart(7)} ms  ${s.modelImagesPerSecond.toFixed(2)} images/s`);
       console.log(`  ratio scan rate / model-only rate: ${s.ratio.toFixed(3)} (target >= 0.85)`);
+    }
+
+    if (!values["skip-labelled"]) {
+      const labelled = await benchLabelled(engine, {
+        labelsFiles,
+        config,
+        thresholds: LABELLED_THRESHOLDS,
+        linkages: LINKAGES,
+        onProgress: (line) => console.error(`  ${line}`),
+      });
+      printLabelled(labelled);
     }
   } finally {
     await engine.close();

@@ -125,6 +125,11 @@ export interface DiscoveryInput {
   /** The first new set number (nextFacesetNumber of the library). */
   firstNumber: number;
   config: RunConfig;
+  /**
+   * Route faces near an existing identity to it (step 2; default true). `refine` passes false: it clusters the
+   * source among itself only (nearest identities are still recorded; faces already in sets stay left alone).
+   */
+  route?: boolean;
 }
 
 /** Failed quality gates of a face (empty: passes). A missing measure (imported face) fails its gate. */
@@ -140,7 +145,7 @@ export function qualityGateFailures(row: FaceRow, config: RunConfig): string[] {
 }
 
 export function planDiscovery(input: DiscoveryInput): DiscoveryPlan {
-  const { faces, dim, identities, config, claimedFaceIds = new Set<string>() } = input;
+  const { faces, dim, identities, config, claimedFaceIds = new Set<string>(), route = true } = input;
   const id = config.identity;
 
   const owner = new Map<string, string>();
@@ -172,7 +177,7 @@ export function planDiscovery(input: DiscoveryInput): DiscoveryPlan {
     const inSet = owner.get(row.faceId);
     if (inSet !== undefined) return { ...decision, fate: "in-library", identity: inSet };
     if (claimedFaceIds.has(row.faceId)) return { ...decision, fate: "claimed" };
-    if (nearestCosDist !== null && nearestCosDist <= id.routeMaxCosDist) {
+    if (route && nearestCosDist !== null && nearestCosDist <= id.routeMaxCosDist) {
       routedCount.set(nearestIdentity!, routedCount.get(nearestIdentity!)! + 1);
       return { ...decision, fate: "routed", identity: nearestIdentity! };
     }

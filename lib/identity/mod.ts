@@ -7,3 +7,4 @@ export { condensedCosineDistances, condensedIndex } from "./agglomerative";
 export { exactNeighbourGraph, type GraphStats, type NeighbourGraph } from "./knn";
 export * from "./centroids";
 export * from "./discover";
+export * from "./folders";

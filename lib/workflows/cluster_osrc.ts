@@ -10,6 +10,7 @@ import { FaceIndex, libraryIdentities } from "../identity/centroids";
 import { type ClusterOutcome, type DiscoveryCounts, type DiscoveryPlan, type FaceDecision, planDiscovery } from "../identity/discover";
 import { renderFaces } from "../export/faces";
 import { nextFacesetNumber, readLibrary } from "../library/read";
+import type { FacesetOrigin } from "../library/manifest";
 import { addFacesets, type NewFaceset } from "../library/write";
 import type { FaceStore } from "../store/store";
 import { type SourceCoverage, sourceCoverage } from "../scan/coverage";
@@ -64,7 +65,26 @@ export interface ClusterOsrcResult {
   warnings: string[];
 }
 
+/** What differs between the discovery commands: cluster-osrc routes to existing identities, refine does not. */
+export interface DiscoveryMode {
+  kind: "cluster-osrc" | "refine";
+  /** planDiscovery's `route`. */
+  route: boolean;
+  /** The new sets' origin. */
+  origin: FacesetOrigin;
+}
+
+/** A discovery run's result; `record.kind` is the mode's (DiscoveryRunRecord is the cluster-osrc one). */
+export type DiscoveryWorkflowResult = Omit<ClusterOsrcResult, "record"> & {
+  record: Omit<DiscoveryRunRecord, "kind"> & { kind: DiscoveryMode["kind"] };
+};
+
 export async function clusterOsrc(options: ClusterOsrcOptions): Promise<ClusterOsrcResult> {
+  return (await runDiscovery(options, { kind: "cluster-osrc", route: true, origin: "discovered" })) as ClusterOsrcResult;
+}
+
+/** The discovery workflow shared by cluster-osrc and refine (lib/workflows/refine.ts). */
+export async function runDiscovery(options: ClusterOsrcOptions, mode: DiscoveryMode): Promise<DiscoveryWorkflowResult> {
   const { store, config, dryRun = false } = options;
   const log = options.log ?? (() => {});
   const startedAt = new Date();
@@ -90,16 +110,17 @@ export async function clusterOsrc(options: ClusterOsrcOptions): Promise<ClusterO
     claimedFaceIds: claimed,
     firstNumber: nextFacesetNumber(library),
     config,
+    route: mode.route,
   });
 
   const detectorSha256 = (await store.runs()).filter((r) => r.status === "done" && r.detectorSha256).at(-1)
     ?.detectorSha256 ?? null;
-  const record: DiscoveryRunRecord = {
-    kind: "cluster-osrc",
+  const record: DiscoveryWorkflowResult["record"] = {
+    kind: mode.kind,
     runId: runId,
     startedAt: startedAt.toISOString(),
     finishedAt: "",
-    command: options.command ?? "cluster-osrc",
+    command: options.command ?? mode.kind,
     dryRun: dryRun,
     source,
     library: libraryDir,
@@ -143,7 +164,7 @@ export async function clusterOsrc(options: ClusterOsrcOptions): Promise<ClusterO
     before += set.faces.length;
     const provenance: SetProvenance = {
       tool: "facesets",
-      command: "cluster-osrc",
+      command: mode.kind,
       run_id: runId,
       created_at: startedAt.toISOString(),
       source,
@@ -156,8 +177,8 @@ export async function clusterOsrc(options: ClusterOsrcOptions): Promise<ClusterO
     };
     newSets.push({
       number: set.number,
-      origin: "discovered",
-      provenance: { tool: "facesets", command: "cluster-osrc", run_id: runId, source },
+      origin: mode.origin,
+      provenance: { tool: "facesets", command: mode.kind, run_id: runId, source },
       faces,
       files: [{ name: PROVENANCE_FILE, data: JSON.stringify(provenance, null, 1) + "\n" }],
     });

@@ -1,0 +1,272 @@
+/**
+ * `build-folders`: turn hand-sorted person folders into face sets. Each immediate subfolder of `folders` is one
+ * person (the folder name); its faces come from the store (the folders must have been scanned), the person's face
+ * of each photo is picked with planFolderFaces (lib/identity/folders.ts), and each folder becomes one new set with
+ * origin `hand-sorted`, numbered after the library's maximum in folder-name order, with `person` recorded in the
+ * top-level entry's fields and in its provenance.json. Existing sets and entries are never touched.
+ *
+ * Re-running is a clean no-op: a folder whose person already has a set (top-level `person` or provenance
+ * `person`), or whose picked faces are exactly an existing set's faces, is skipped with a message.
+ */
+import { readdir, readFile, stat } from "node:fs/promises";
+import path from "node:path";
+import type { RunConfig } from "../config";
+import { type FolderPlan, planFolderFaces } from "../identity/folders";
+import { renderFaces } from "../export/faces";
+import { LibraryError } from "../library/errors";
+import { facesetName } from "../library/manifest";
+import { nextFacesetNumber, readLibrary, type Library } from "../library/read";
+import { addFacesets, faceKey, type NewFaceset } from "../library/write";
+import { isUnder } from "../scan/scan";
+import { walkImages } from "../scan/walk";
+import type { FaceStore } from "../store/store";
+import { newRunId } from "../store/ids";
+import { PROVENANCE_FILE, type SetProvenance, writeRunRecord } from "./provenance";
+
+export type FolderStatus =
+  | "new" // becomes a new set
+  | "exists" // the person already has a set
+  | "already-added" // its faces are exactly an existing set's
+  | "not-scanned" // no file of the folder is in the store
+  | "no-faces"; // scanned, but no face to take
+
+export interface FolderOutcome {
+  person: string;
+  folder: string;
+  status: FolderStatus;
+  /** The new set (status new) or the existing one (exists, already-added). */
+  set?: string;
+  number?: number;
+  /** A one-line explanation for every status but `new`, and for partly scanned folders. */
+  message?: string;
+  /** Image files under the folder, and how many of them the store knows. */
+  imageFiles: number;
+  scannedFiles: number;
+  /** The plan (when the folder has faces in the store). */
+  plan?: FolderPlan;
+}
+
+export interface BuildFoldersOptions {
+  /** The folder of person folders. */
+  folders: string;
+  libraryDir: string;
+  store: FaceStore;
+  storePath: string;
+  config: RunConfig;
+  dryRun?: boolean;
+  command?: string;
+  onProgress?: (done: number, total: number) => void;
+  log?: (line: string) => void;
+}
+
+/** `<library>/_runs/<runId>.json` of a build-folders run. */
+export interface BuildFoldersRunRecord {
+  kind: "build-folders";
+  runId: string;
+  startedAt: string;
+  finishedAt: string;
+  command: string;
+  dryRun: boolean;
+  folders: string;
+  library: string;
+  store: string;
+  detectorSha256: string | null;
+  recognizerSha256: string;
+  config: RunConfig;
+  /** Per person folder, in name order: status, set, counts and every face's decision. */
+  people: (Omit<FolderOutcome, "plan"> & {
+    seed?: FolderPlan["seed"];
+    iterations?: number;
+    photos?: number;
+    groupPhotos?: number;
+    counts?: FolderPlan["counts"];
+    faces?: FolderPlan["faces"];
+  })[];
+}
+
+export interface BuildFoldersResult {
+  folders: FolderOutcome[];
+  record: BuildFoldersRunRecord;
+  recordFile?: string;
+  warnings: string[];
+}
+
+/** Immediate subfolders of `dir` (symlinks to folders included, hidden ones not), sorted by name. */
+async function personFolders(dir: string): Promise<string[]> {
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch (err) {
+    throw new Error(`${dir}: cannot list the folders (${(err as NodeJS.ErrnoException).code ?? err})`);
+  }
+  const out: string[] = [];
+  for (const name of names.sort()) {
+    if (name.startsWith(".")) continue;
+    if ((await stat(path.join(dir, name)).catch(() => undefined))?.isDirectory()) out.push(name);
+  }
+  return out;
+}
+
+/** person -> set name, from the top-level entries' `person` and every set's provenance.json `person`. */
+async function knownPeople(library: Library): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  for (const entry of library.manifest.facesets) {
+    const person = entry.extra?.person;
+    if (typeof person === "string") out.set(person, entry.name);
+  }
+  for (const set of library.sets.values()) {
+    const file = path.join(set.dir, PROVENANCE_FILE);
+    const text = await readFile(file, "utf8").catch(() => undefined);
+    if (text === undefined) continue;
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch (err) {
+      throw new LibraryError(`${file}: not valid JSON (${(err as Error).message})`, file);
+    }
+    const person = (json as { person?: unknown }).person;
+    if (typeof person === "string" && !out.has(person)) out.set(person, set.name);
+  }
+  return out;
+}
+
+const signature = (keys: readonly string[]) => [...keys].sort().join("\n");
+
+export async function buildFolders(options: BuildFoldersOptions): Promise<BuildFoldersResult> {
+  const { store, config, dryRun = false } = options;
+  const log = options.log ?? (() => {});
+  const startedAt = new Date();
+  const runId = newRunId(startedAt);
+  const root = path.resolve(options.folders);
+  const libraryDir = path.resolve(options.libraryDir);
+  const storePath = path.resolve(options.storePath);
+
+  const recognizer = store.recognizer;
+  if (!recognizer) {
+    throw new Error(`${options.storePath}: the store holds no faces yet; scan the folders first (deno task scan --source ${root})`);
+  }
+  const dim = recognizer.dim;
+  const library = await readLibrary(libraryDir);
+  const people = await knownPeople(library);
+  const existing = new Map(
+    [...library.sets.values()].map((s) => [signature(s.manifest.faces.map(faceKey)), s.name] as const),
+  );
+  const known = [...(await store.knownFiles()).values()];
+
+  const names = await personFolders(root);
+  if (names.length === 0) throw new Error(`${root}: no person folders in it (each subfolder is one person)`);
+  const outcomes: FolderOutcome[] = [];
+  let number = nextFacesetNumber(library);
+  for (const person of names) {
+    const folder = path.join(root, person);
+    const imageFiles = (await walkImages(folder)).length;
+    const scannedFiles = known.filter((f) => f.status !== "missing" && isUnder(f.path, folder)).length;
+    const outcome: FolderOutcome = { person, folder, status: "new", imageFiles, scannedFiles };
+    outcomes.push(outcome);
+    const existingSet = people.get(person);
+    if (existingSet !== undefined) {
+      outcome.status = "exists";
+      outcome.set = existingSet;
+      outcome.message = `${person}: already ${existingSet}; skipped`;
+      continue;
+    }
+    if (scannedFiles === 0) {
+      outcome.status = "not-scanned";
+      outcome.message = `${folder}: not scanned (${imageFiles} image files, none in the store); ` +
+        `run deno task scan --source ${root} first`;
+      continue;
+    }
+    const faces = await store.selectFaces({ under: folder });
+    const plan = planFolderFaces(faces, dim, config);
+    outcome.plan = plan;
+    const partly = scannedFiles < imageFiles
+      ? ` (only ${scannedFiles} of ${imageFiles} image files are in the store; scan again to include the rest)`
+      : "";
+    if (plan.picked.length === 0) {
+      outcome.status = "no-faces";
+      outcome.message = `${folder}: no face to take (${faces.length} faces in ${scannedFiles} scanned files)${partly}`;
+      continue;
+    }
+    const same = existing.get(signature(plan.picked.map((p) => p.row.faceId)));
+    if (same !== undefined) {
+      outcome.status = "already-added";
+      outcome.set = same;
+      outcome.message = `${person}: its faces are already ${same}; skipped`;
+      continue;
+    }
+    if (partly) outcome.message = `${folder}:${partly}`;
+    outcome.number = number++;
+    outcome.set = facesetName(outcome.number);
+  }
+  for (const o of outcomes) if (o.message) log(o.message);
+  if (outcomes.every((o) => o.status === "not-scanned")) {
+    throw new Error(
+      `${root}: none of its ${outcomes.length} person folders is in the store ${options.storePath}; ` +
+        `scan them first: deno task scan --source ${root}`,
+    );
+  }
+
+  const detectorSha256 = (await store.runs()).filter((r) => r.status === "done" && r.detectorSha256).at(-1)
+    ?.detectorSha256 ?? null;
+  const record: BuildFoldersRunRecord = {
+    kind: "build-folders",
+    runId,
+    startedAt: startedAt.toISOString(),
+    finishedAt: "",
+    command: options.command ?? "build-folders",
+    dryRun,
+    folders: root,
+    library: libraryDir,
+    store: storePath,
+    detectorSha256,
+    recognizerSha256: recognizer.sha256,
+    config,
+    people: outcomes.map(({ plan, ...o }) => ({
+      ...o,
+      ...(plan
+        ? { seed: plan.seed, iterations: plan.iterations, photos: plan.photos, groupPhotos: plan.groupPhotos, counts: plan.counts, faces: plan.faces }
+        : {}),
+    })),
+  };
+  const warnings = [...library.warnings];
+  if (dryRun) {
+    record.finishedAt = new Date().toISOString();
+    return { folders: outcomes, record, warnings };
+  }
+
+  const fresh = outcomes.filter((o) => o.status === "new");
+  const total = fresh.reduce((n, o) => n + o.plan!.picked.length, 0);
+  const newSets: NewFaceset[] = [];
+  let before = 0;
+  for (const o of fresh) {
+    const offset = before;
+    const faces = await renderFaces(o.plan!.picked, config, (done) => options.onProgress?.(offset + done, total));
+    before += faces.length;
+    const provenance: SetProvenance = {
+      tool: "facesets",
+      command: "build-folders",
+      run_id: runId,
+      created_at: startedAt.toISOString(),
+      source: o.folder,
+      store: storePath,
+      detector_sha256: detectorSha256,
+      recognizer_sha256: recognizer.sha256,
+      config,
+      person: o.person,
+      folder: o.folder,
+      claimed_face_ids: o.plan!.picked.map((p) => p.row.faceId),
+    };
+    newSets.push({
+      number: o.number!,
+      origin: "hand-sorted",
+      provenance: { tool: "facesets", command: "build-folders", run_id: runId, source: o.folder },
+      extra: { person: o.person },
+      faces,
+      files: [{ name: PROVENANCE_FILE, data: JSON.stringify(provenance, null, 1) + "\n" }],
+    });
+  }
+  if (newSets.length > 0) await addFacesets(libraryDir, newSets);
+  record.finishedAt = new Date().toISOString();
+  const recordFile = await writeRunRecord(libraryDir, runId, record);
+  return { folders: outcomes, record, recordFile, warnings };
+}

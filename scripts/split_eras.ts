@@ -1,0 +1,126 @@
+/**
+ * deno task split-eras — split one face set into eras (by capture year, by look, or both) as new sets.
+ */
+import { existsSync } from "node:fs";
+import path from "node:path";
+import { parseArgs } from "node:util";
+import {
+  checkEraSplitMode,
+  ERA_SPLIT_MODES,
+  FaceStore,
+  facesetNumber,
+  readConfigFile,
+  runMain,
+  splitErasWorkflow,
+  type SplitErasResult,
+  textTable,
+  UsageError,
+} from "../lib/mod";
+
+const DEFAULT_STORE = "data/facesets.duckdb";
+
+const USAGE = `usage: deno task split-eras --library DIR --faceset NNN [--store PATH] [--by ${ERA_SPLIT_MODES.join("|")}] [--config FILE] [--dry-run] [--json]
+
+Split one identity's face set into eras. Eras with at least eras.minEraFaces faces become new sets (origin
+era-split, numbered after the library's highest set, with parent, era_from, era_to and era_label in their
+manifest entry); smaller eras go under <library>/_thin/ and into thin_eras. The parent set is never changed.
+Crops are copied from the parent. A second identical run writes nothing.
+
+  --library DIR   the face-set library
+  --faceset NNN   the set to split: 7, 007 or faceset_007
+  --store PATH    the face store holding the set's faces (default: ${DEFAULT_STORE})
+  --by MODE       time: split where consecutive capture years differ by more than eras.eraMinYearGap;
+                  embedding: sub-cluster at eras.eraMaxCosDist (average linkage);
+                  both: embedding clusters ordered and labelled by median capture year
+                  (default: both when any face has a capture time, else embedding)
+  --config FILE   JSON overrides of the run config (section "eras": see README)
+  --dry-run       print the eras found, write nothing
+  --json          make the last stdout line the run's outcome as one JSON object
+  --help          show this help`;
+
+function parseFaceset(value: string): number {
+  const n = /^\d+$/.test(value) ? Number(value) : facesetNumber(value);
+  if (n === undefined || !Number.isSafeInteger(n)) {
+    throw new UsageError(`--faceset ${JSON.stringify(value)}: expected a set number (7, 007) or name (faceset_007)`);
+  }
+  return n;
+}
+
+function printEras(result: SplitErasResult): void {
+  const { record } = result;
+  const e = record.config.eras;
+  console.log(
+    `${record.parent}: ${record.faces} faces, ${record.matched} in the store, ${record.dated} with a capture time; ` +
+      `split by ${record.mode} (eraMaxCosDist ${e.eraMaxCosDist}, eraMinYearGap ${e.eraMinYearGap}, minEraFaces ${e.minEraFaces})`,
+  );
+  if (record.note) console.log(`note: ${record.note}`);
+  console.log(textTable(
+    ["era", "label", "faces", "dated", "from", "to", "mean dist to parent", "goes to"],
+    record.eras.map((o) => [o.index + 1, o.label, o.faces, o.dated, o.from, o.to, o.meanParentCosDist, o.thin ? `${o.target} (thin)` : o.target]),
+  ));
+}
+
+async function main(): Promise<number> {
+  let values;
+  try {
+    values = parseArgs({
+      args: Deno.args,
+      options: {
+        library: { type: "string" },
+        faceset: { type: "string" },
+        store: { type: "string", default: DEFAULT_STORE },
+        by: { type: "string" },
+        config: { type: "string" },
+        "dry-run": { type: "boolean", default: false },
+        json: { type: "boolean", default: false },
+        help: { type: "boolean", default: false },
+      },
+    }).values;
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  if (!values.library) throw new UsageError("--library DIR is required");
+  if (!values.faceset) throw new UsageError("--faceset NNN is required");
+  const faceset = parseFaceset(values.faceset);
+  let mode;
+  try {
+    mode = values.by === undefined ? undefined : checkEraSplitMode(values.by, "--by");
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  if (!existsSync(values.library)) throw new UsageError(`--library ${values.library} does not exist`);
+  if (!existsSync(values.store)) throw new UsageError(`--store ${values.store} does not exist: run deno task scan first`);
+  const config = await readConfigFile(values.config);
+  const dryRun = values["dry-run"];
+
+  const store = await FaceStore.open(path.resolve(values.store), { readOnly: true });
+  try {
+    const result = await splitErasWorkflow({
+      libraryDir: values.library,
+      faceset,
+      store,
+      storePath: values.store,
+      config,
+      mode,
+      dryRun,
+      command: ["split-eras", ...Deno.args].join(" "),
+    });
+    for (const w of result.warnings) process.stderr.write(`warning: ${w}\n`);
+    printEras(result);
+    console.log(`\n${result.message}`);
+    if (result.recordFile) console.log(`run record: ${result.recordFile}`);
+    if (values.json) {
+      const { status, mode: ran, note, eras } = result.record;
+      console.log(JSON.stringify({ status, mode: ran, note, eras: eras.map(({ faceKeys: _k, ...o }) => o) }));
+    }
+  } finally {
+    await store.close();
+  }
+  return 0;
+}
+
+await runMain(main, USAGE);
