@@ -52,5 +52,4 @@ export * from "./labels/mod";
 export * from "./identity/sweep";
 export * from "./report/mod";
 export * from "./identity/eras";
-export * from "./eras/split_eras";
 export * from "./bench/labelled_bench";

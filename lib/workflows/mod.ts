@@ -4,3 +4,4 @@ export * from "./cluster_osrc";
 export * from "./extend";
 export * from "./build_folders";
 export * from "./refine";
+export * from "./split_eras";

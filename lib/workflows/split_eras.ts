@@ -21,7 +21,7 @@ import { addFacesets, faceKey, type NewFace, type NewFaceset } from "../library/
 import { newRunId } from "../store/ids";
 import type { FaceRow } from "../store/records";
 import type { FaceStore } from "../store/store";
-import { PROVENANCE_FILE, type SetProvenance, writeRunRecord } from "../workflows/provenance";
+import { PROVENANCE_FILE, type SetProvenance, writeRunRecord } from "./provenance";
 
 export interface SplitErasWorkflowOptions {
   libraryDir: string;
