@@ -48,6 +48,7 @@ interface NumpyView {
   shapes: Record<string, number[]>;
   norms: number[];
   recognizer: string;
+  capture_years: (number | null)[];
   [array: string]: unknown;
 }
 
@@ -180,6 +181,9 @@ print("null")`,
   });
 });
 
+/** p2's EXIF capture time (camera local time, kept zone-less). */
+const CAPTURE_TIME = new Date(Date.UTC(2003, 6, 14, 9, 30, 5));
+
 /** A store with real files on disk: 6 photos (10 faces; p4 has none), one byte-identical copy, one error. */
 async function buildStore(storePath: string, photoDir: string): Promise<{ outcomes: FileOutcome[] }> {
   mkdirSync(photoDir, { recursive: true });
@@ -190,7 +194,8 @@ async function buildStore(storePath: string, photoDir: string): Promise<{ outcom
     writeFileSync(p, bytes);
     const sha256 = sha256Bytes(bytes);
     const faces = Array.from({ length: i === 4 ? 0 : (i % 3) + 1 }, (_, k) => syntheticFace(1000 * i + k));
-    outcomes.push({ path: p, sha256, size: bytes.length, mtimeMs: 1, status: faces.length ? "ok" : "noface", width: 800, height: 600, faces, detectorSha256: DETECTOR, recognizerSha256: RECOGNIZER });
+    const captureTime = i === 2 ? CAPTURE_TIME : null;
+    outcomes.push({ path: p, sha256, size: bytes.length, mtimeMs: 1, status: faces.length ? "ok" : "noface", width: 800, height: 600, faces, detectorSha256: DETECTOR, recognizerSha256: RECOGNIZER, captureTime });
   }
   const copy = path.join(photoDir, "sub", "copy of p1.jpg");
   mkdirSync(path.dirname(copy), { recursive: true });
@@ -223,11 +228,13 @@ print(json.dumps({"keys": d.files, "dtypes": {k: d[k].dtype.str for k in d.files
   "kps": d["kps"].tolist(), "det_score": d["det_score"].tolist(), "face_short": d["face_short"].tolist(), "blur": d["blur"].tolist(),
   "emb0": d["embedding"][0].tolist(), "norms": np.linalg.norm(d["embedding"].astype(np.float64), axis=1).tolist(),
   "recognizer": str(d["recognizer_sha256"]), "file_path": d["file_path"].tolist(), "file_status": d["file_status"].tolist(),
-  "file_reason": d["file_reason"].tolist(), "file_alias_of": d["file_alias_of"].tolist(), "file_sha256": d["file_sha256"].tolist()}))`,
+  "file_reason": d["file_reason"].tolist(), "file_alias_of": d["file_alias_of"].tolist(), "file_sha256": d["file_sha256"].tolist(),
+  "capture_years": [int(str(np.datetime64(t, "Y"))) if t else None for t in d["file_capture_time"].tolist()],
+  "file_capture_time": d["file_capture_time"].tolist()}))`,
       out,
     ) as NumpyView;
     const n = rows.length;
-    expect(got.keys).toEqual(["face_id", "path", "sha256", "det_index", "bbox", "kps", "det_score", "face_short", "blur", "det_size", "retired", "embedding", "recognizer_sha256", "file_path", "file_sha256", "file_status", "file_reason", "file_alias_of"]);
+    expect(got.keys).toEqual(["face_id", "path", "sha256", "det_index", "bbox", "kps", "det_score", "face_short", "blur", "det_size", "retired", "embedding", "recognizer_sha256", "file_path", "file_sha256", "file_status", "file_reason", "file_alias_of", "file_capture_time"]);
     expect(got.shapes).toMatchObject({ face_id: [n], bbox: [n, 4], kps: [n, 5, 2], det_score: [n], face_short: [n], blur: [n], embedding: [n, DIM], recognizer_sha256: [], file_path: [files.size] });
     expect(got.dtypes).toMatchObject({ face_id: "<U24", sha256: "<U64", bbox: "<f4", kps: "<f4", det_score: "<f4", embedding: "<f4", det_index: "<i4", retired: "|b1" });
     expect(got.face_id).toEqual(rows.map((r) => r.faceId));
@@ -248,6 +255,8 @@ print(json.dumps({"keys": d.files, "dtypes": {k: d[k].dtype.str for k in d.files
     expect(got.file_reason).toEqual(sortedFiles.map((f) => f.reason ?? ""));
     expect(got.file_alias_of).toEqual(sortedFiles.map((f) => f.aliasOf ?? ""));
     expect(got.file_status).toContain("alias");
+    expect(got.file_capture_time).toEqual(sortedFiles.map((f) => (f.path.endsWith("p2.jpg") ? "2003-07-14T09:30:05" : "")));
+    expect(got.capture_years.filter((y) => y !== null)).toEqual([2003]);
   });
 
   it("parquet: DuckDB reads back the same faces and the file rows beside them", async () => {
@@ -277,6 +286,10 @@ print(json.dumps({"keys": d.files, "dtypes": {k: d[k].dtype.str for k in d.files
     const fileRows = (await con.runAndReadAll(`SELECT * FROM read_parquet('${filesParquetPath(out)}')`)).getRowObjectsJS();
     expect(fileRows.map((f) => f.file_path)).toEqual([...files.keys()]);
     expect(fileRows.find((f) => f.file_status === "error")!.file_reason).toBe("truncated: premature end of JPEG");
+    const captures = (await con.runAndReadAll(
+      `SELECT file_path, strftime(file_capture_time, '%Y-%m-%d %H:%M:%S') AS t FROM read_parquet('${filesParquetPath(out)}') WHERE file_capture_time IS NOT NULL`,
+    )).getRowObjectsJS();
+    expect(captures).toEqual([{ file_path: path.join(photos, "p2.jpg"), t: "2003-07-14 09:30:05" }]);
     con.closeSync();
     instance.closeSync();
   });
@@ -414,6 +427,16 @@ print("null")`,
       ["no path", { feats: base.feats, bbox: base.bbox }, /no 'path' array/],
       ["short bbox", { ...base, bbox: npyFloat32(new Float32Array(6), [2, 3]) }, /'bbox' has shape \(2, 3\), expected \(2, 4\)/],
       ["numeric path", { ...base, path: npyFloat32(new Float32Array(2)) }, /'path' must be strings/],
+      [
+        "bad capture time",
+        { ...base, file_path: npyStrings(["/x.jpg", "/y.jpg"]), file_capture_time: npyStrings(["", "2003-02-30T10:00:00"]) },
+        /file_capture_time\[1\] "2003-02-30T10:00:00" is not a valid YYYY-MM-DDTHH:MM:SS time/,
+      ],
+      [
+        "short capture times",
+        { ...base, file_path: npyStrings(["/x.jpg", "/y.jpg"]), file_capture_time: npyStrings([""]) },
+        /'file_capture_time' must be 2 strings, one per 'file_path'/,
+      ],
     ];
     for (const [name, arrays, message] of cases) {
       const npz = fresh(`${name}.npz`);

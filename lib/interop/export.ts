@@ -8,8 +8,10 @@
  *   det_size [N] <i4 (640/128; -1 when unknown)   retired [N] |b1   embedding [N,D] <f4 (unit length)
  *   recognizer_sha256 [] <U64 (0-d; "" for an empty store)
  *   file_path, file_sha256, file_status, file_reason, file_alias_of [F] <U (every stored path; "" for none)
+ *   file_capture_time [F] <U19 (EXIF DateTimeOriginal as "YYYY-MM-DDTHH:MM:SS", camera local time; "" for none)
  * Parquet: the same face columns in `OUT` (kps as FLOAT[2][5], NULL when unknown, plus `paths`, every live path of
- * the content), and the file columns (plus file_width, file_height) in `<OUT stem>.files.parquet`.
+ * the content), and the file columns (plus file_width, file_height; file_capture_time as a TIMESTAMP without zone)
+ * in `<OUT stem>.files.parquet`.
  */
 import { rename, rm } from "node:fs/promises";
 import path from "node:path";
@@ -84,8 +86,14 @@ export async function exportStoreNpz(store: FaceStore, out: string, filter: Face
     ["file_status", npyStrings(files.map((f) => f.status))],
     ["file_reason", npyStrings(files.map((f) => f.reason ?? ""))],
     ["file_alias_of", npyStrings(files.map((f) => f.aliasOf ?? ""))],
+    ["file_capture_time", npyStrings(files.map((f) => captureTimeText(f.captureTime)))],
   ]);
   return { format: "npz", outputs: [out], faces: n, files: files.length, dim };
+}
+
+/** A capture time as numpy can parse it (`np.datetime64`); the store keeps it zone-less, so it is read as UTC. */
+export function captureTimeText(time: Date | null): string {
+  return time ? time.toISOString().slice(0, 19) : "";
 }
 
 /** Write faces to `out` and file rows to `filesParquetPath(out)` as Parquet (each atomic: temp + rename). */

@@ -13,7 +13,9 @@
  *   det_score, blur, face_short  [N] float, optional (NaN = unknown; face_short defaults to the bbox's short side)
  *   det_size                     [N] int, optional (<= 0 = unknown)
  *   recognizer_sha256            [] or [1] string, optional: used when --recognizer-sha256 is not given
- * Other arrays (our export's file_* arrays, retired, ...) are ignored. This is exactly what
+ *   file_path + file_capture_time  [F] strings, optional (our export): a file's EXIF capture time,
+ *                                "YYYY-MM-DDTHH:MM:SS" camera local time, "" for none
+ * Other arrays (our export's other file_* arrays, retired, ...) are ignored. This is exactly what
  * `deno task export-store --format npz` writes, so an export imports back.
  *
  * Rules: a file present on disk must hash to the given sha256 (else its rows are refused: the cache is stale);
@@ -29,6 +31,7 @@ import type { Landmarks5, Point } from "../types";
 import { sha256File } from "../util/hash";
 import { npyElementCount, type NpyArray, NpyError, npyNumbers } from "./npy";
 import { readNpz } from "./npz";
+import { captureTimeText } from "./export";
 
 export const EMBEDDING_KEYS = ["embedding", "embeddings", "feats"] as const;
 /** |norm - 1| up to which an embedding counts as already unit length (a few float32 ulps over 512 terms). */
@@ -78,6 +81,28 @@ function strings(arrays: Map<string, NpyArray>, key: string, n: number, file: st
   return a.data;
 }
 
+/** Capture times by file path from `file_path` + `file_capture_time` (both or neither), zone-less as stored. */
+function fileCaptureTimes(arrays: Map<string, NpyArray>, file: string): Map<string, Date> {
+  const times = new Map<string, Date>();
+  const paths = arrays.get("file_path");
+  if (!paths || !arrays.has("file_capture_time")) return times;
+  if (!Array.isArray(paths.data)) throw new ImportNpzError(`${file}: 'file_path' must be strings, got ${paths.dtype}`);
+  const texts = arrays.get("file_capture_time")!.data;
+  if (!Array.isArray(texts) || texts.length !== paths.data.length) {
+    throw new ImportNpzError(`${file}: 'file_capture_time' must be ${paths.data.length} strings, one per 'file_path'`);
+  }
+  texts.forEach((text, i) => {
+    if (text === "") return;
+    const match = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})$/.exec(text);
+    const date = match ? new Date(Date.UTC(+match[1]!, +match[2]! - 1, +match[3]!, +match[4]!, +match[5]!, +match[6]!)) : null;
+    if (!date || captureTimeText(date) !== text) {
+      throw new ImportNpzError(`${file}: file_capture_time[${i}] ${JSON.stringify(text)} is not a valid YYYY-MM-DDTHH:MM:SS time`);
+    }
+    times.set(paths.data[i] as string, date);
+  });
+  return times;
+}
+
 function numbers(arrays: Map<string, NpyArray>, key: string, n: number, width: number, file: string): Float64Array | undefined {
   const a = arrays.get(key);
   if (!a) return undefined;
@@ -118,6 +143,7 @@ export async function importNpz(store: FaceStore, npzPath: string, options: Impo
   const blur = numbers(arrays, "blur", n, 1, npzPath);
   const faceShort = numbers(arrays, "face_short", n, 1, npzPath);
   const detSize = numbers(arrays, "det_size", n, 1, npzPath);
+  const captureTimes = fileCaptureTimes(arrays, npzPath);
 
   const fileRecognizer = arrays.get("recognizer_sha256");
   const recognizerSha256 =
@@ -263,6 +289,7 @@ export async function importNpz(store: FaceStore, npzPath: string, options: Impo
       status: "ok",
       faces: c.faces,
       recognizerSha256,
+      captureTime: captureTimes.get(c.canonical) ?? null,
     });
     if (!info.onDisk) missing.push(c.canonical);
     for (const a of c.aliases) {

@@ -468,7 +468,8 @@ export class FaceStore {
       }
       const files = await this.con.run(
         `COPY (SELECT path AS file_path, sha256 AS file_sha256, status AS file_status, reason AS file_reason,
-                      alias_of AS file_alias_of, width AS file_width, height AS file_height
+                      alias_of AS file_alias_of, width AS file_width, height AS file_height,
+                      capture_time AS file_capture_time
                FROM files ORDER BY path)
          TO ${sqlString(filesOut)} (FORMAT parquet)`,
       );
