@@ -87,8 +87,11 @@ async function decodeWithSharp(bytes: Uint8Array, file: string, maxPixels: numbe
   }
 }
 
-/** Decode in-memory file bytes; `file` is used for messages only. */
-export async function decodeImage(bytes: Uint8Array, file: string, options: LoadOptions = {}): Promise<LoadedImage> {
+/**
+ * Decode in-memory file bytes; `file` is used for messages only. `knownSha256`: the bytes' hash when the caller
+ * has already computed it (the scan hashes every file to de-duplicate before decoding), so it is not computed twice.
+ */
+export async function decodeImage(bytes: Uint8Array, file: string, options: LoadOptions = {}, knownSha256?: string): Promise<LoadedImage> {
   const { maxPixels = DEFAULT_MAX_PIXELS } = options;
   if (bytes.length === 0) throw new ImageLoadError(file, "empty-file", "the file has 0 bytes");
   const format = sniffFormat(bytes);
@@ -99,7 +102,7 @@ export async function decodeImage(bytes: Uint8Array, file: string, options: Load
   const raster = format === "psd"
     ? decodePsd(bytes, file, maxPixels)
     : await decodeWithSharp(bytes, file, maxPixels);
-  return { ...raster, format, sha256: sha256Bytes(bytes), byteLength: bytes.length };
+  return { ...raster, format, sha256: knownSha256 ?? sha256Bytes(bytes), byteLength: bytes.length };
 }
 
 /** Read and decode an image file into 8-bit RGB with EXIF orientation applied. Throws ImageLoadError. */

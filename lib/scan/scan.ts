@@ -149,7 +149,7 @@ export async function scanTree(options: ScanOptions): Promise<ScanSummary> {
       const captureTime = await readCaptureTime(p.decision.bytes);
       if (p.decision.kind === "alias") return { planned: p, captureTime };
       try {
-        const image = await decodeImage(p.decision.bytes, file.path, { maxPixels: config.image.maxPixels });
+        const image = await decodeImage(p.decision.bytes, file.path, { maxPixels: config.image.maxPixels }, p.sha256);
         return { planned: p, image, captureTime };
       } catch (err) {
         if (err instanceof ImageLoadError) return { planned: p, error: err, captureTime };
