@@ -21,6 +21,10 @@
  *                     <FACESETS_RUN>/<notebook name>)     default: .cache/notebook-runs
  *   FACESETS_LABELS   labels.csv (file, identity) of the photos, relative to its folder  default: the fixture's
  *   FACESETS_MODELS   model pack for building the fixture   default: ../shared/models (the small test models)
+ *   FACESETS_CONFIG   a JSON config file of overrides (as the commands' --config)  default: the fixture's when the
+ *                     store is the fixture's (eras.eraMaxCosDist for the small test models), else none (defaults)
+ *   FACESETS_ERA_SET  the set the era view shows ("7" or "faceset_007")  default: the fixture's era set when the
+ *                     library is the fixture's, else none (the notebook takes the largest set with capture times)
  * Executed copies of the notebooks (with outputs) go to .cache/notebooks/; the sources are not modified.
  * Jupyter runs on Debian's /usr/bin/python3 (apt: jupyter-nbconvert python3-nbclient jupyter-core jupyter-client);
  * the python3 on PATH may be another one without Jupyter. A failing cell (including a type error) fails the run.
@@ -29,10 +33,24 @@
  */
 import { spawnSync } from "node:child_process";
 import { existsSync, readdirSync } from "node:fs";
-import { copyFile, mkdir, rm } from "node:fs/promises";
+import { copyFile, mkdir, readFile, rm } from "node:fs/promises";
 import { basename, dirname, join, relative, resolve } from "node:path";
 import process from "node:process";
-import { clusterOsrc, DEFAULT_CONFIG, FaceStore, openEngineFromModelsDir, readLabels, scanTree, writeFileAtomic } from "../lib/mod";
+import {
+  addFacesets,
+  clusterOsrc,
+  cosDist,
+  DEFAULT_CONFIG,
+  FaceStore,
+  openEngineFromModelsDir,
+  readLabels,
+  renderFaces,
+  scanTree,
+  unitMean,
+  writeFileAtomic,
+} from "../lib/mod";
+// The fixture stamps capture times into photo copies as the eras tests do (test tooling, not part of lib).
+import { copyStamped, isJpeg, stampsIn } from "../tests/support/eras_fixture";
 
 const ROOT = resolve(".");
 const PYTHON = process.env.FACESETS_PYTHON ?? "/usr/bin/python3";
@@ -40,6 +58,24 @@ const KERNEL_DIR = join(ROOT, "jupyter", "kernels", "tslab");
 export const NOTEBOOK_LIB = join(ROOT, ".cache", "notebook-lib");
 const EXECUTED_DIR = join(ROOT, ".cache", "notebooks");
 const FIXTURE_DIR = join(ROOT, ".cache", "notebook-fixture");
+/**
+ * Bump when the fixture's layout changes: a cached fixture built by another version is rebuilt.
+ * 1: seed + bucket. 2: + the era set (stamped capture times) and config.json.
+ */
+const FIXTURE_VERSION = 2;
+/** The era set of the fixture: two people's photos stamped a decade apart, one set (one "identity" over time). */
+const FIXTURE_ERAS = [
+  { identity: "deepface_p01", years: [1998, 2001] },
+  { identity: "deepface_p10", years: [2012, 2015] },
+] as const;
+
+/** `<fixture>/READY`: written last, so a half-built fixture is rebuilt. */
+interface FixtureReady {
+  version: number;
+  builtAt: string;
+  /** The era set's number in the fixture library. */
+  eraSet: number;
+}
 const CELL_TIMEOUT_S = Number(process.env.FACESETS_NOTEBOOK_TIMEOUT ?? 1800);
 
 const USAGE = `usage: deno run -A scripts/notebooks.ts setup | run [NOTEBOOK.ipynb...]
@@ -138,15 +174,28 @@ function checkJupyter(): void {
   }
 }
 
+async function readReady(file: string): Promise<FixtureReady | undefined> {
+  try {
+    const ready = JSON.parse(await readFile(file, "utf8")) as Partial<FixtureReady>;
+    return ready.version === FIXTURE_VERSION && typeof ready.eraSet === "number" ? ready as FixtureReady : undefined;
+  } catch {
+    return undefined; // missing, or a version 1 marker (a bare timestamp)
+  }
+}
+
 /**
  * Inputs for the default run: a small fixture built from ../shared/faces (test photos, beside the project in CI)
  * with the small test models (../shared/models, or $FACESETS_MODELS): a library seeded by a first cluster-osrc run
  * on part of two people's photos, then a second run on a labelled mixed bucket (the rest of them, new people and
- * group photos), so the notebooks have routed faces, discovered sets and a run record. Built once (READY marker).
+ * group photos), so the notebooks have routed faces, discovered sets and a run record. Then the era set: copies of
+ * two people's photos stamped with EXIF capture times a decade apart (FIXTURE_ERAS), scanned and added as one
+ * hand-sorted set (no run record, so the cluster-osrc run stays the library's latest), for the era view.
+ * Built once (READY marker, FIXTURE_VERSION).
  */
-async function ensureFixture(): Promise<void> {
+async function ensureFixture(): Promise<FixtureReady> {
   const ready = join(FIXTURE_DIR, "READY");
-  if (existsSync(ready)) return;
+  const built = await readReady(ready);
+  if (built) return built;
   const shared = resolve(ROOT, "../shared");
   if (!existsSync(join(shared, "faces"))) {
     throw new NotebookError(`${shared}/faces is missing: set FACESETS_STORE and FACESETS_LIBRARY to run on your own data`);
@@ -177,13 +226,28 @@ async function ensureFixture(): Promise<void> {
   await place(seed, "seed");
   const labels = await place(bucket, "bucket");
   await writeFileAtomic(join(photos, "bucket", "labels.csv"), labels);
+  // Stamped copies (the sources in ../shared are never written); the copies' bytes differ, so they are new files.
+  const eraFiles: string[] = [];
+  for (const { identity, years } of FIXTURE_ERAS) {
+    const mine = of(identity).filter((r) => isJpeg(r.path));
+    const stamps = stampsIn(years[0], years[1], mine.length);
+    for (const [i, r] of mine.entries()) {
+      const photo = { file: relative(join(shared, "faces"), r.path), identities: r.identities };
+      eraFiles.push(await copyStamped(photo, join(photos, "eras"), stamps[i]!));
+    }
+  }
+  // The small test models spread one person wider than buffalo_l: the eras tests sub-cluster at the identity
+  // threshold (tests/eras_split.test.ts); notebooks read this file through FACESETS_CONFIG.
+  const eraConfig = { eras: { eraMaxCosDist: DEFAULT_CONFIG.identity.clusterMaxCosDist } };
+  await writeFileAtomic(join(FIXTURE_DIR, "config.json"), JSON.stringify(eraConfig, null, 1) + "\n");
 
   const models = process.env.FACESETS_MODELS ?? join(shared, "models");
   const engine = await openEngineFromModelsDir(models);
   const storePath = join(FIXTURE_DIR, "facesets.duckdb");
   const store = await FaceStore.open(storePath);
+  let eraSet = 0;
   try {
-    for (const folder of ["seed", "bucket"]) {
+    for (const folder of ["seed", "bucket", "eras"]) {
       const s = await scanTree({ source: join(photos, folder), store, engine, config: DEFAULT_CONFIG });
       log(`notebooks: fixture: scanned ${folder}: ${s.analysed} files, ${s.faces} faces`);
     }
@@ -202,11 +266,34 @@ async function ensureFixture(): Promise<void> {
       });
       log(`notebooks: fixture: cluster-osrc ${folder}: ${r.plan.counts.routed} routed, ${r.plan.counts.newSets} new sets`);
     }
+    eraSet = await addEraSet(store, eraFiles);
   } finally {
     await store.close();
   }
-  await writeFileAtomic(ready, new Date().toISOString() + "\n");
+  const marker: FixtureReady = { version: FIXTURE_VERSION, builtAt: new Date().toISOString(), eraSet };
+  await writeFileAtomic(ready, JSON.stringify(marker) + "\n");
   log(`notebooks: fixture built in ${relative(ROOT, FIXTURE_DIR)}/ in ${((performance.now() - start) / 1000).toFixed(1)} s`);
+  return marker;
+}
+
+/** The era set: the subject (largest) face of each stamped photo, cropped and added as one hand-sorted set. */
+async function addEraSet(store: FaceStore, files: readonly string[]): Promise<number> {
+  const rows = await store.selectFaces({ under: join(FIXTURE_DIR, "photos", "eras") });
+  const subjects = files.flatMap((file) => {
+    const faces = rows.filter((r) => r.path === file).sort((a, b) => b.faceShortPx - a.faceShortPx);
+    return faces[0] ? [faces[0]] : [];
+  });
+  const centroid = unitMean(subjects.map((r) => r.embedding), store.recognizer!.dim);
+  const faces = await renderFaces(subjects.map((row) => ({ row, centroidCosDist: cosDist(row.embedding, centroid) })), DEFAULT_CONFIG);
+  const layout = FIXTURE_ERAS.map((e) => `${e.identity} stamped ${e.years.join("-")}`).join(", ");
+  const [set] = await addFacesets(join(FIXTURE_DIR, "library"), [{
+    origin: "hand-sorted",
+    provenance: `notebook fixture: era set (${layout})`,
+    extra: { person: "fixture person" },
+    faces,
+  }]);
+  log(`notebooks: fixture: era set ${set!.name}: ${faces.length} faces (${layout})`);
+  return set!.number;
 }
 
 async function inputsEnv(): Promise<Record<string, string>> {
@@ -219,7 +306,12 @@ async function inputsEnv(): Promise<Record<string, string>> {
     FACESETS_LABELS: process.env.FACESETS_LABELS ?? join(FIXTURE_DIR, "photos", "bucket", "labels.csv"),
     JUPYTER_PATH: [join(ROOT, "jupyter"), process.env.JUPYTER_PATH].filter(Boolean).join(":"),
   };
-  if (!process.env.FACESETS_STORE || !process.env.FACESETS_LIBRARY) await ensureFixture();
+  if (!process.env.FACESETS_STORE || !process.env.FACESETS_LIBRARY) {
+    const fixture = await ensureFixture();
+    // The era view's set and the config for the small test models: defaults only where the inputs are the fixture's.
+    if (!process.env.FACESETS_LIBRARY && !process.env.FACESETS_ERA_SET) env.FACESETS_ERA_SET = String(fixture.eraSet);
+    if (!process.env.FACESETS_STORE && !process.env.FACESETS_CONFIG) env.FACESETS_CONFIG = join(FIXTURE_DIR, "config.json");
+  }
   return env;
 }
 

@@ -204,6 +204,10 @@ export interface EraScatterInput {
   thresholdCosDist?: number;
   thresholdLabel?: string;
   title?: string;
+  /** Appended to the subtitle, e.g. how the eras were made and what their names mean. */
+  detail?: string;
+  /** Title of the legend (one entry per era, with its face count). Default "era (faces)". */
+  legendTitle?: string;
 }
 
 /**
@@ -234,8 +238,10 @@ export function eraScatter(input: EraScatterInput): PlotFigure {
   const layout: PlotLayout = {
     ...baseLayout(
       input.title ?? `Eras of ${identity}: capture year vs distance to the identity centroid`,
-      `${known.length} faces with a capture year${n > known.length ? `, ${n - known.length} without (not shown)` : ""}`,
+      `${known.length} faces with a capture year${n > known.length ? `, ${n - known.length} without (not shown)` : ""}` +
+        (input.detail ? `; ${input.detail}` : ""),
     ),
+    legend: { bgcolor: "rgba(255,255,255,0.8)", title: { text: input.legendTitle ?? "era (faces)" } },
     // One tick per year while that stays legible; longer spans get Plotly's choice (whole years either way).
     xaxis: axis("capture year", { tickformat: "d", ...(span <= 12 ? { dtick: 1 } : { nticks: 12 }) }),
     yaxis: axis("cosine distance to identity centroid (1 − cos)", { rangemode: "tozero" }),

@@ -7,3 +7,4 @@ export * from "./contact_sheet";
 export * from "./run_data";
 export * from "./discovery_report";
 export * from "./write_report";
+export * from "./era_view";

@@ -111,7 +111,8 @@ export function stampJpeg(jpeg: Uint8Array, time: Date | null, orientation = 1):
   return Buffer.concat([src.subarray(0, 2), ...kept.slice(0, insertAt), ...app1, ...kept.slice(insertAt), src.subarray(at)]);
 }
 
-function isJpeg(file: string): boolean {
+/** A real JPEG (some files named .jpg are WebP): only these can carry the spliced APP1 segment. */
+export function isJpeg(file: string): boolean {
   const head = readFileSync(file).subarray(0, 3);
   return head[0] === 0xff && head[1] === 0xd8 && head[2] === 0xff;
 }
