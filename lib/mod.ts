@@ -34,6 +34,9 @@ export * from "./cli/errors";
 export * from "./cli/progress";
 export * from "./cli/engine";
 export * from "./cli/table";
+export * from "./cli/args";
+export * from "./cli/library_command";
+export * from "./cli/discovery_print";
 export * from "./util/prefetch";
 export * from "./bench/engine_bench";
 

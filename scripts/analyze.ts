@@ -3,13 +3,16 @@
  */
 import { mkdirSync } from "node:fs";
 import { basename, extname, join } from "node:path";
-import { parseArgs } from "node:util";
 import {
   analysisToJson,
+  CONFIG_OPTION,
   drawDetections,
+  HELP_PRINTED,
   ImageLoadError,
+  JSON_OPTION,
   loadImage,
   openEngineFromModelsDir,
+  parseCommandArgs,
   readConfigFile,
   runMain,
   savePng,
@@ -30,29 +33,18 @@ Detect faces (SCRFD), align them (5 points), embed them (ArcFace) and measure qu
 
 Exit codes: 0 done (unreadable images are reported per image), 1 failure, 2 usage error.`;
 
+const OPTIONS = {
+  models: { type: "string" },
+  ...JSON_OPTION,
+  draw: { type: "string" },
+  ...CONFIG_OPTION,
+  "no-second-pass": { type: "boolean", default: false },
+} as const;
+
 async function main(): Promise<number> {
-  const { values, positionals } = (() => {
-    try {
-      return parseArgs({
-        args: Deno.args,
-        allowPositionals: true,
-        options: {
-          models: { type: "string" },
-          json: { type: "boolean", default: false },
-          draw: { type: "string" },
-          config: { type: "string" },
-          "no-second-pass": { type: "boolean", default: false },
-          help: { type: "boolean", default: false },
-        },
-      });
-    } catch (err) {
-      throw new UsageError((err as Error).message);
-    }
-  })();
-  if (values.help) {
-    console.log(USAGE);
-    return 0;
-  }
+  const parsed = parseCommandArgs(Deno.args, OPTIONS, USAGE, { allowPositionals: true });
+  if (parsed === HELP_PRINTED) return 0;
+  const { values, positionals } = parsed;
   if (positionals.length === 0) throw new UsageError("no IMAGE given");
   const config = await readConfigFile(values.config);
   if (values["no-second-pass"]) config.detection.secondPass = false;

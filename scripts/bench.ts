@@ -4,16 +4,18 @@
  */
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { parseArgs } from "node:util";
 import {
   benchClustering,
   benchEngine,
   benchLabelled,
   benchScan,
+  CONFIG_OPTION,
   DEFAULT_MIN_SAMPLES,
+  HELP_PRINTED,
   IMAGE_EXTENSIONS,
   LINKAGES,
   openEngineFromModelsDir,
+  parseCommandArgs,
   readConfigFile,
   runMain,
   textTable,
@@ -107,31 +109,22 @@ function printLabelled(b: Awaited<ReturnType<typeof benchLabelled>>): void {
   }
 }
 
+const OPTIONS = {
+  models: { type: "string" },
+  images: { type: "string", default: "../shared/faces" },
+  limit: { type: "string" },
+  repeats: { type: "string", default: "2" },
+  ...CONFIG_OPTION,
+  "skip-scan": { type: "boolean", default: false },
+  "skip-cluster": { type: "boolean", default: false },
+  labels: { type: "string", multiple: true },
+  "skip-labelled": { type: "boolean", default: false },
+} as const;
+
 async function main(): Promise<number> {
-  let values;
-  try {
-    values = parseArgs({
-      args: Deno.args,
-      options: {
-        models: { type: "string" },
-        images: { type: "string", default: "../shared/faces" },
-        limit: { type: "string" },
-        repeats: { type: "string", default: "2" },
-        config: { type: "string" },
-        "skip-scan": { type: "boolean", default: false },
-        "skip-cluster": { type: "boolean", default: false },
-        labels: { type: "string", multiple: true },
-        "skip-labelled": { type: "boolean", default: false },
-        help: { type: "boolean", default: false },
-      },
-    }).values;
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
-  if (values.help) {
-    console.log(USAGE);
-    return 0;
-  }
+  const parsed = parseCommandArgs(Deno.args, OPTIONS, USAGE);
+  if (parsed === HELP_PRINTED) return 0;
+  const { values } = parsed;
   const repeats = Number(values.repeats);
   if (!Number.isInteger(repeats) || repeats < 1) throw new UsageError(`--repeats must be a positive integer, got ${values.repeats}`);
   const config = await readConfigFile(values.config);

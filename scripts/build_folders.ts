@@ -1,21 +1,20 @@
 /**
  * deno task build-folders — turn hand-sorted person folders into face sets.
  */
-import { existsSync, statSync } from "node:fs";
 import path from "node:path";
-import { parseArgs } from "node:util";
 import {
   buildFolders,
   type BuildFoldersResult,
-  FaceStore,
-  Progress,
-  readConfigFile,
+  DEFAULT_STORE_PATH,
+  HELP_PRINTED,
+  LIBRARY_COMMAND_OPTIONS,
+  parseCommandArgs,
+  requireFolder,
+  requireOption,
+  runLibraryWorkflow,
   runMain,
   textTable,
-  UsageError,
 } from "../lib/mod";
-
-const DEFAULT_STORE = "data/facesets.duckdb";
 
 const USAGE = `usage: deno task build-folders --folders DIR --library DIR [--store PATH] [--config FILE] [--dry-run] [--json]
 
@@ -27,7 +26,7 @@ Folders whose person already has a set are skipped, so a re-run writes no set. S
 
   --folders DIR   the folder of person folders (scanned: deno task scan --source DIR)
   --library DIR   the face-set library (faceset_NNN folders + manifest.json); created when absent
-  --store PATH    the face store (default: ${DEFAULT_STORE})
+  --store PATH    the face store (default: ${DEFAULT_STORE_PATH})
   --config FILE   JSON overrides of the run config (thresholds: see README)
   --dry-run       print the plan, write nothing
   --json          make the last stdout line the outcome per person as one JSON object
@@ -67,66 +66,24 @@ function printPlan({ folders, record }: BuildFoldersResult): void {
   console.log(`\nnew sets: ${made}${made === 0 ? " (nothing to do)" : ""}`);
 }
 
-async function main(): Promise<number> {
-  let values;
-  try {
-    values = parseArgs({
-      args: Deno.args,
-      options: {
-        folders: { type: "string" },
-        library: { type: "string" },
-        store: { type: "string", default: DEFAULT_STORE },
-        config: { type: "string" },
-        "dry-run": { type: "boolean", default: false },
-        json: { type: "boolean", default: false },
-        help: { type: "boolean", default: false },
-      },
-    }).values;
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
-  if (values.help) {
-    console.log(USAGE);
-    return 0;
-  }
-  if (!values.folders) throw new UsageError("--folders DIR is required");
-  if (!values.library) throw new UsageError("--library DIR is required");
-  const folders = path.resolve(values.folders);
-  if (!existsSync(folders) || !statSync(folders).isDirectory()) throw new UsageError(`--folders ${values.folders} is not a folder`);
-  if (!existsSync(values.store)) {
-    throw new UsageError(`--store ${values.store} does not exist: run deno task scan --source ${values.folders} first`);
-  }
-  const config = await readConfigFile(values.config);
-  const dryRun = values["dry-run"];
+const OPTIONS = { folders: { type: "string" }, library: { type: "string" }, ...LIBRARY_COMMAND_OPTIONS } as const;
 
-  const store = await FaceStore.open(path.resolve(values.store), { readOnly: true });
-  try {
-    const progress = new Progress({ label: "export" });
-    const result = await buildFolders({
-      folders,
-      libraryDir: values.library,
-      store,
-      storePath: values.store,
-      config,
-      dryRun,
-      command: ["build-folders", ...Deno.args].join(" "),
-      onProgress: (done, total) => progress.update(done, total),
-      log: (line) => process.stderr.write(`${line}\n`),
-    });
-    progress.finish();
-    for (const w of result.warnings) process.stderr.write(`warning: ${w}\n`);
-    printPlan(result);
-    if (dryRun) console.log("\ndry run: nothing written");
-    else console.log(`\nrun record: ${result.recordFile}`);
-    if (values.json) {
-      console.log(JSON.stringify({
-        runId: result.record.runId,
-        people: Object.fromEntries(result.folders.map((o) => [o.person, { status: o.status, set: o.set ?? null, picked: o.plan?.counts.picked ?? 0 }])),
-      }));
-    }
-  } finally {
-    await store.close();
-  }
+async function main(): Promise<number> {
+  const parsed = parseCommandArgs(Deno.args, OPTIONS, USAGE);
+  if (parsed === HELP_PRINTED) return 0;
+  const { values } = parsed;
+  const foldersArg = requireOption(values, "folders", "DIR");
+  const libraryDir = requireOption(values, "library", "DIR");
+  const folders = requireFolder("--folders", foldersArg);
+  await runLibraryWorkflow(values, {
+    workflow: (io) => buildFolders({ ...io, folders, libraryDir, command: ["build-folders", ...Deno.args].join(" ") }),
+    printPlan,
+    outcome: (result) => ({
+      runId: result.record.runId,
+      people: Object.fromEntries(result.folders.map((o) => [o.person, { status: o.status, set: o.set ?? null, picked: o.plan?.counts.picked ?? 0 }])),
+    }),
+    scanHint: `run deno task scan --source ${foldersArg} first`,
+  });
   return 0;
 }
 

@@ -1,21 +1,18 @@
 /**
  * deno task cluster-osrc — discover new identities in a mixed bucket and add them as new face sets.
  */
-import { existsSync, statSync } from "node:fs";
-import path from "node:path";
-import { parseArgs } from "node:util";
 import {
   clusterOsrc,
-  type ClusterOsrcResult,
-  FaceStore,
-  Progress,
-  readConfigFile,
+  DEFAULT_STORE_PATH,
+  HELP_PRINTED,
+  LIBRARY_COMMAND_OPTIONS,
+  parseCommandArgs,
+  printDiscoveryPlan,
+  requireFolder,
+  requireOption,
+  runLibraryWorkflow,
   runMain,
-  textTable,
-  UsageError,
 } from "../lib/mod";
-
-const DEFAULT_STORE = "data/facesets.duckdb";
 
 const USAGE = `usage: deno task cluster-osrc --source DIR --library DIR [--store PATH] [--config FILE] [--dry-run] [--json]
 
@@ -25,114 +22,26 @@ library's highest set. Existing sets and manifest entries are never changed. Sca
 
   --source DIR    the bucket (its faces must be in the store: deno task scan --source DIR)
   --library DIR   the face-set library (faceset_NNN folders + manifest.json); created when absent
-  --store PATH    the face store (default: ${DEFAULT_STORE})
+  --store PATH    the face store (default: ${DEFAULT_STORE_PATH})
   --config FILE   JSON overrides of the run config (thresholds: see README)
   --dry-run       print the plan, write nothing
   --json          make the last stdout line the run's counts as one JSON object
   --help          show this help`;
 
-function printPlan({ plan, record }: ClusterOsrcResult): void {
-  const c = plan.counts;
-  const id = record.config.identity;
-  console.log(`\nfaces under ${record.source}: ${c.faces}`);
-  console.log(
-    `  already in the library ${c.inLibrary}, claimed by earlier discoveries ${c.claimed}, ` +
-      `routed to existing identities (<= ${id.routeMaxCosDist}) ${c.routed}, clustered ${c.clustered}`,
-  );
-  const routed = plan.routed.filter((r) => r.faces > 0);
-  if (routed.length > 0) {
-    console.log("\nrouted to existing identities");
-    console.log(textTable(["identity", "faces"], routed.map((r) => [r.identity, r.faces])));
-  }
-  if (plan.unmatchedLibraryFaces.length > 0) {
-    console.log("\nset faces with no store face (not in their centroid; scan their sources to include them)");
-    console.log(textTable(["identity", "faces"], plan.unmatchedLibraryFaces.map((u) => [u.identity, u.faces])));
-  }
-  console.log(
-    `\nclusters at ${id.clusterMaxCosDist} (${id.linkage}): ${c.clusters}; gated faces ${c.gated}, outliers ${c.outliers}, ` +
-      `faces in clusters with < ${id.minUniqueSources} photos ${c.smallCluster}; kept clusters ${c.keptClusters}`,
-  );
-  const shown = plan.clusters.filter((k) => k.faces >= 2 || k.kept);
-  if (shown.length > 0) {
-    console.log(textTable(
-      ["cluster", "faces", "gated", "outliers", "photos", "kept", "export-gated", "exported", "set / reason"],
-      shown.map((k) => [
-        k.index,
-        k.faces,
-        k.gated,
-        k.outliers,
-        k.uniqueSources,
-        k.kept ? "yes" : "no",
-        k.exportGated,
-        k.exported,
-        k.setName ?? k.dropReason ?? "",
-      ]),
-    ));
-    const singles = plan.clusters.length - shown.length;
-    if (singles > 0) console.log(`(${singles} single-face clusters not shown)`);
-  }
-  console.log(`\nnew sets: ${c.newSets}${c.emptySets > 0 ? ` (${c.emptySets} kept clusters left empty by the export gate, skipped)` : ""}`);
-  if (plan.newSets.length > 0) {
-    console.log(textTable(
-      ["set", "cluster", "exported faces", "claimed faces"],
-      plan.newSets.map((s) => [s.name, s.cluster, s.faces.length, s.claimedFaceIds.length]),
-    ));
-  }
-}
+const OPTIONS = { source: { type: "string" }, library: { type: "string" }, ...LIBRARY_COMMAND_OPTIONS } as const;
 
 async function main(): Promise<number> {
-  let values;
-  try {
-    values = parseArgs({
-      args: Deno.args,
-      options: {
-        source: { type: "string" },
-        library: { type: "string" },
-        store: { type: "string", default: DEFAULT_STORE },
-        config: { type: "string" },
-        "dry-run": { type: "boolean", default: false },
-        json: { type: "boolean", default: false },
-        help: { type: "boolean", default: false },
-      },
-    }).values;
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
-  if (values.help) {
-    console.log(USAGE);
-    return 0;
-  }
-  if (!values.source) throw new UsageError("--source DIR is required");
-  if (!values.library) throw new UsageError("--library DIR is required");
-  const source = path.resolve(values.source);
-  if (!existsSync(source) || !statSync(source).isDirectory()) throw new UsageError(`--source ${values.source} is not a folder`);
-  if (!existsSync(values.store)) throw new UsageError(`--store ${values.store} does not exist: run deno task scan first`);
-  const config = await readConfigFile(values.config);
-  const dryRun = values["dry-run"];
-
-  const store = await FaceStore.open(path.resolve(values.store), { readOnly: true });
-  try {
-    const progress = new Progress({ label: "export" });
-    const result = await clusterOsrc({
-      source,
-      libraryDir: values.library,
-      store,
-      storePath: values.store,
-      config,
-      dryRun,
-      command: ["cluster-osrc", ...Deno.args].join(" "),
-      onProgress: (done, total) => progress.update(done, total),
-      log: (line) => process.stderr.write(`${line}\n`),
-    });
-    progress.finish();
-    for (const w of result.warnings) process.stderr.write(`warning: ${w}\n`);
-    printPlan(result);
-    if (dryRun) console.log("\ndry run: nothing written");
-    else console.log(`\nrun record: ${result.recordFile}`);
-    if (values.json) console.log(JSON.stringify({ runId: result.record.runId, ...result.plan.counts }));
-  } finally {
-    await store.close();
-  }
+  const parsed = parseCommandArgs(Deno.args, OPTIONS, USAGE);
+  if (parsed === HELP_PRINTED) return 0;
+  const { values } = parsed;
+  const sourceArg = requireOption(values, "source", "DIR");
+  const libraryDir = requireOption(values, "library", "DIR");
+  const source = requireFolder("--source", sourceArg);
+  await runLibraryWorkflow(values, {
+    workflow: (io) => clusterOsrc({ ...io, source, libraryDir, command: ["cluster-osrc", ...Deno.args].join(" ") }),
+    printPlan: printDiscoveryPlan,
+    outcome: (result) => ({ runId: result.record.runId, ...result.plan.counts }),
+  });
   return 0;
 }
 

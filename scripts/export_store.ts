@@ -3,7 +3,7 @@
  */
 import { existsSync, statSync } from "node:fs";
 import path from "node:path";
-import { parseArgs } from "node:util";
+import { DEFAULT_STORE_PATH, HELP_PRINTED, parseCommandArgs, requireOnePositional, STORE_OPTION } from "../lib/cli/args";
 import { runMain, UsageError } from "../lib/cli/errors";
 import {
   exportStoreNpz,
@@ -13,15 +13,13 @@ import {
   STORE_EXPORT_FORMATS,
   type StoreExportFormat,
 } from "../lib/interop/mod";
-import { FaceStore } from "../lib/store/mod";
-
-const DEFAULT_STORE = "data/facesets.duckdb";
+import { withFaceStore } from "../lib/store/mod";
 
 const USAGE = `usage: deno task export-store [--store PATH] [--format npz|parquet] [--under DIR] [--include-retired] OUT
 
 Write the store's faces (and its file rows) to OUT. The store is opened read-only; OUT appears whole or not at all.
 
-  --store PATH       the store file (default: ${DEFAULT_STORE})
+  --store PATH       the store file (default: ${DEFAULT_STORE_PATH})
   --format FMT       npz or parquet (default: from OUT's extension, .npz or .parquet)
   --under DIR        only faces with a live path inside DIR (path prefix on a separator boundary)
   --include-retired  also faces that were retired or whose files are all missing
@@ -38,30 +36,18 @@ parquet: the face columns in OUT (kps as FLOAT[2][5], NULL = unknown; plus paths
 
 Exit codes: 0 written, 1 failure (store missing or in use, ...), 2 usage error.`;
 
+const OPTIONS = {
+  ...STORE_OPTION,
+  format: { type: "string" },
+  under: { type: "string" },
+  "include-retired": { type: "boolean", default: false },
+} as const;
+
 async function main(): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: process.argv.slice(2),
-      allowPositionals: true,
-      options: {
-        store: { type: "string", default: DEFAULT_STORE },
-        format: { type: "string" },
-        under: { type: "string" },
-        "include-retired": { type: "boolean", default: false },
-        help: { type: "boolean", default: false },
-      },
-    });
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
+  const parsed = parseCommandArgs(process.argv.slice(2), OPTIONS, USAGE, { allowPositionals: true });
+  if (parsed === HELP_PRINTED) return 0;
   const { values, positionals } = parsed;
-  if (values.help) {
-    console.log(USAGE);
-    return 0;
-  }
-  if (positionals.length !== 1) throw new UsageError(positionals.length === 0 ? "OUT is required" : `one OUT expected, got ${positionals.length}`);
-  const out = positionals[0]!;
+  const out = requireOnePositional(positionals, "OUT");
   const format = (values.format ?? formatOfPath(out)) as StoreExportFormat | undefined;
   if (format === undefined) throw new UsageError(`cannot tell the format from ${JSON.stringify(out)}: give --format npz|parquet`);
   if (!STORE_EXPORT_FORMATS.includes(format)) {
@@ -74,17 +60,14 @@ async function main(): Promise<number> {
     throw new UsageError("OUT would overwrite the store");
   }
 
-  const store = await FaceStore.open(values.store, { readOnly: true });
-  try {
+  return await withFaceStore(values.store, { readOnly: true }, async (store) => {
     const filter = { under: values.under, includeRetired: values["include-retired"] };
     const summary = format === "npz" ? await exportStoreNpz(store, out, filter) : await exportStoreParquet(store, out, filter);
     process.stderr.write(
       `exported ${summary.faces} faces (${summary.dim}-d) and ${summary.files} file rows to ${summary.outputs.join(" and ")}\n`,
     );
     return 0;
-  } finally {
-    await store.close();
-  }
+  });
 }
 
 await runMain(main, USAGE);

@@ -3,13 +3,12 @@
  * The key mapping is documented once, in lib/interop/import.ts ([Note: npz key mapping]), and in USAGE below.
  */
 import { existsSync } from "node:fs";
-import { parseArgs } from "node:util";
+import { DEFAULT_STORE_PATH, HELP_PRINTED, JSON_OPTION, parseCommandArgs, requireOnePositional, STORE_OPTION } from "../lib/cli/args";
 import { runMain, UsageError } from "../lib/cli/errors";
 import { FILES, Progress } from "../lib/cli/progress";
 import { importNpz } from "../lib/interop/mod";
-import { FaceStore } from "../lib/store/mod";
+import { withFaceStore } from "../lib/store/mod";
 
-const DEFAULT_STORE = "data/facesets.duckdb";
 /** Refused rows listed on stderr before the rest are summarised by count. */
 const MAX_REFUSALS_SHOWN = 20;
 
@@ -18,7 +17,7 @@ const USAGE = `usage: deno task import-npz FILE [--store PATH] [--recognizer-sha
 Import the faces of an embedding cache (.npz, e.g. made with InsightFace in Python) into the store.
 
   FILE                    the .npz (np.savez / np.savez_compressed; no pickled object arrays)
-  --store PATH            the store file (default: ${DEFAULT_STORE}; created if missing)
+  --store PATH            the store file (default: ${DEFAULT_STORE_PATH}; created if missing)
   --recognizer-sha256 HEX sha256 of the recognizer .onnx that made the embeddings (e.g. w600k_r50.onnx);
                           default: the file's recognizer_sha256 array. Must match the store's recognizer.
   --json                  make the last stdout line the summary as one JSON object
@@ -44,37 +43,20 @@ bytes become one file plus aliases.
 Exit codes: 0 imported (refused rows are listed, not fatal), 1 failure (model mismatch, bad file, store in use),
 2 usage error.`;
 
+const OPTIONS = { ...STORE_OPTION, "recognizer-sha256": { type: "string" }, ...JSON_OPTION } as const;
+
 async function main(): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: process.argv.slice(2),
-      allowPositionals: true,
-      options: {
-        store: { type: "string", default: DEFAULT_STORE },
-        "recognizer-sha256": { type: "string" },
-        json: { type: "boolean", default: false },
-        help: { type: "boolean", default: false },
-      },
-    });
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
+  const parsed = parseCommandArgs(process.argv.slice(2), OPTIONS, USAGE, { allowPositionals: true });
+  if (parsed === HELP_PRINTED) return 0;
   const { values, positionals } = parsed;
-  if (values.help) {
-    console.log(USAGE);
-    return 0;
-  }
-  if (positionals.length !== 1) throw new UsageError(positionals.length === 0 ? "FILE is required" : `one FILE expected, got ${positionals.length}`);
-  const file = positionals[0]!;
+  const file = requireOnePositional(positionals, "FILE");
   if (!existsSync(file)) throw new UsageError(`${file} does not exist`);
   const recognizer = values["recognizer-sha256"]?.toLowerCase();
   if (recognizer !== undefined && !/^[0-9a-f]{64}$/.test(recognizer)) {
     throw new UsageError(`--recognizer-sha256 must be 64 hex chars, got ${JSON.stringify(values["recognizer-sha256"])}`);
   }
 
-  const store = await FaceStore.open(values.store);
-  try {
+  return await withFaceStore(values.store, {}, async (store) => {
     const progress = new Progress({ label: "import", unit: FILES, stepPercent: 10 });
     const summary = await importNpz(store, file, {
       recognizerSha256: recognizer,
@@ -94,9 +76,7 @@ async function main(): Promise<number> {
       console.log(JSON.stringify({ rows, faces, files, aliases, missing, refused: summary.refused.length, dim }));
     }
     return 0;
-  } finally {
-    await store.close();
-  }
+  });
 }
 
 await runMain(main, USAGE);

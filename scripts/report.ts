@@ -1,9 +1,15 @@
 /**
  * deno task report — the write-up of a cluster-osrc run: markdown with figures, from its run record.
  */
-import { existsSync } from "node:fs";
-import { parseArgs } from "node:util";
-import { listRunRecords, runMain, UsageError, writeDiscoveryReport } from "../lib/mod";
+import {
+  HELP_PRINTED,
+  listRunRecords,
+  parseCommandArgs,
+  requireExistingPath,
+  runMain,
+  UsageError,
+  writeDiscoveryReport,
+} from "../lib/mod";
 
 const USAGE = `usage: deno task report --run RUN_RECORD [--out DIR] [--labels CSV]
        deno task report --library DIR          (the library's latest run record)
@@ -19,34 +25,25 @@ each (a routing histogram, a threshold sweep, a UMAP map) and a contact sheet pe
   --labels CSV    labels.csv (file, identity) of the photos: adds pairwise / BCubed scores to the sweep
   --help          show this help`;
 
+const OPTIONS = {
+  run: { type: "string" },
+  library: { type: "string" },
+  out: { type: "string", default: "docs/analysis" },
+  labels: { type: "string" },
+} as const;
+
 async function main(): Promise<number> {
-  let values;
-  try {
-    values = parseArgs({
-      args: Deno.args,
-      options: {
-        run: { type: "string" },
-        library: { type: "string" },
-        out: { type: "string", default: "docs/analysis" },
-        labels: { type: "string" },
-        help: { type: "boolean", default: false },
-      },
-    }).values;
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
-  if (values.help) {
-    console.log(USAGE);
-    return 0;
-  }
+  const parsed = parseCommandArgs(Deno.args, OPTIONS, USAGE);
+  if (parsed === HELP_PRINTED) return 0;
+  const { values } = parsed;
   let recordFile = values.run;
   if (!recordFile && values.library) {
     recordFile = (await listRunRecords(values.library)).at(-1);
     if (!recordFile) throw new UsageError(`--library ${values.library} has no run records (run cluster-osrc first)`);
   }
   if (!recordFile) throw new UsageError("--run RUN_RECORD or --library DIR is required");
-  if (!existsSync(recordFile)) throw new UsageError(`--run ${recordFile} does not exist`);
-  if (values.labels && !existsSync(values.labels)) throw new UsageError(`--labels ${values.labels} does not exist`);
+  requireExistingPath("--run", recordFile);
+  if (values.labels) requireExistingPath("--labels", values.labels);
 
   const written = await writeDiscoveryReport({
     recordFile,

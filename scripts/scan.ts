@@ -1,22 +1,26 @@
 /**
  * deno task scan — an incremental, crash-safe scan of a photo tree into the face store.
  */
-import { existsSync, statSync } from "node:fs";
 import path from "node:path";
-import { parseArgs } from "node:util";
 import {
-  FaceStore,
+  CONFIG_OPTION,
+  DEFAULT_STORE_PATH,
   FILES,
+  HELP_PRINTED,
   isUnder,
+  JSON_OPTION,
   openEngineFromModelsDir,
+  parseCommandArgs,
   Progress,
   readConfigFile,
+  requireFolder,
+  requireOption,
   runMain,
   scanTree,
+  STORE_OPTION,
   UsageError,
+  withFaceStore,
 } from "../lib/mod";
-
-const DEFAULT_STORE = "data/facesets.duckdb";
 
 const USAGE = `usage: deno task scan --source DIR [--store PATH] [--models DIR] [--json] [--retry] [--strict]
 
@@ -26,7 +30,7 @@ Each file's EXIF DateTimeOriginal is recorded as its capture time (none: null; t
 The photos are only read, never written.
 
   --source DIR        the photo tree (JPEG, PNG, WebP, TIFF, PSD; extensions in any case)
-  --store PATH        the store file (default: ${DEFAULT_STORE})
+  --store PATH        the store file (default: ${DEFAULT_STORE_PATH})
   --models DIR        model folder (default: $FACESETS_MODELS, else models/buffalo_l, fetched on first use)
   --config FILE       JSON overrides of the run config
   --retry             re-analyse files recorded as noface or error
@@ -38,41 +42,29 @@ The photos are only read, never written.
 Exit codes: 0 scan completed (unreadable images are counted, not fatal), 1 the scan could not proceed
 (store in use, models missing, ...) or --strict with errors, 2 usage error.`;
 
+const OPTIONS = {
+  source: { type: "string" },
+  ...STORE_OPTION,
+  models: { type: "string" },
+  ...CONFIG_OPTION,
+  retry: { type: "boolean", default: false },
+  "follow-symlinks": { type: "boolean", default: false },
+  strict: { type: "boolean", default: false },
+  ...JSON_OPTION,
+} as const;
+
 async function main(): Promise<number> {
-  let values;
-  try {
-    values = parseArgs({
-      args: Deno.args,
-      options: {
-        source: { type: "string" },
-        store: { type: "string", default: DEFAULT_STORE },
-        models: { type: "string" },
-        config: { type: "string" },
-        retry: { type: "boolean", default: false },
-        "follow-symlinks": { type: "boolean", default: false },
-        strict: { type: "boolean", default: false },
-        json: { type: "boolean", default: false },
-        help: { type: "boolean", default: false },
-      },
-    }).values;
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
-  if (values.help) {
-    console.log(USAGE);
-    return 0;
-  }
-  if (!values.source) throw new UsageError("--source DIR is required");
-  const source = path.resolve(values.source);
-  if (!existsSync(source) || !statSync(source).isDirectory()) throw new UsageError(`--source ${values.source} is not a folder`);
+  const parsed = parseCommandArgs(Deno.args, OPTIONS, USAGE);
+  if (parsed === HELP_PRINTED) return 0;
+  const { values } = parsed;
+  const source = requireFolder("--source", requireOption(values, "source", "DIR"));
   const storePath = path.resolve(values.store);
   if (isUnder(storePath, source)) {
     throw new UsageError(`--store ${values.store} is inside --source: facesets never writes into the photo tree`);
   }
   const config = await readConfigFile(values.config);
 
-  const store = await FaceStore.open(storePath);
-  try {
+  return await withFaceStore(storePath, {}, async (store) => {
     const engine = await openEngineFromModelsDir(values.models, { fetchDefault: true });
     try {
       const progress = new Progress({ label: "scan", unit: FILES, stepPercent: 5 });
@@ -99,9 +91,7 @@ async function main(): Promise<number> {
     } finally {
       await engine.close();
     }
-  } finally {
-    await store.close();
-  }
+  });
 }
 
 await runMain(main, USAGE);

@@ -1,23 +1,26 @@
 /**
  * deno task split-eras — split one face set into eras (by capture year, by look, or both) as new sets.
  */
-import { existsSync } from "node:fs";
 import path from "node:path";
-import { parseArgs } from "node:util";
 import {
   checkEraSplitMode,
+  DEFAULT_STORE_PATH,
   ERA_SPLIT_MODES,
-  FaceStore,
   facesetNumber,
+  HELP_PRINTED,
+  LIBRARY_COMMAND_OPTIONS,
+  parseCommandArgs,
+  printWarnings,
   readConfigFile,
+  requireExistingPath,
+  requireOption,
   runMain,
   splitErasWorkflow,
   type SplitErasResult,
   textTable,
   UsageError,
+  withFaceStore,
 } from "../lib/mod";
-
-const DEFAULT_STORE = "data/facesets.duckdb";
 
 const USAGE = `usage: deno task split-eras --library DIR --faceset NNN [--store PATH] [--by ${ERA_SPLIT_MODES.join("|")}] [--config FILE] [--dry-run] [--json]
 
@@ -28,7 +31,7 @@ Crops are copied from the parent. A second identical run writes nothing.
 
   --library DIR   the face-set library
   --faceset NNN   the set to split: 7, 007 or faceset_007
-  --store PATH    the face store holding the set's faces (default: ${DEFAULT_STORE})
+  --store PATH    the face store holding the set's faces (default: ${DEFAULT_STORE_PATH})
   --by MODE       time: split where consecutive capture years differ by more than eras.eraMinYearGap;
                   embedding: sub-cluster at eras.eraMaxCosDist (average linkage);
                   both: embedding clusters ordered and labelled by median capture year
@@ -60,47 +63,28 @@ function printEras(result: SplitErasResult): void {
   ));
 }
 
+const OPTIONS = { library: { type: "string" }, faceset: { type: "string" }, by: { type: "string" }, ...LIBRARY_COMMAND_OPTIONS } as const;
+
 async function main(): Promise<number> {
-  let values;
-  try {
-    values = parseArgs({
-      args: Deno.args,
-      options: {
-        library: { type: "string" },
-        faceset: { type: "string" },
-        store: { type: "string", default: DEFAULT_STORE },
-        by: { type: "string" },
-        config: { type: "string" },
-        "dry-run": { type: "boolean", default: false },
-        json: { type: "boolean", default: false },
-        help: { type: "boolean", default: false },
-      },
-    }).values;
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
-  if (values.help) {
-    console.log(USAGE);
-    return 0;
-  }
-  if (!values.library) throw new UsageError("--library DIR is required");
-  if (!values.faceset) throw new UsageError("--faceset NNN is required");
-  const faceset = parseFaceset(values.faceset);
+  const parsed = parseCommandArgs(Deno.args, OPTIONS, USAGE);
+  if (parsed === HELP_PRINTED) return 0;
+  const { values } = parsed;
+  const libraryDir = requireOption(values, "library", "DIR");
+  const faceset = parseFaceset(requireOption(values, "faceset", "NNN"));
   let mode;
   try {
     mode = values.by === undefined ? undefined : checkEraSplitMode(values.by, "--by");
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
-  if (!existsSync(values.library)) throw new UsageError(`--library ${values.library} does not exist`);
-  if (!existsSync(values.store)) throw new UsageError(`--store ${values.store} does not exist: run deno task scan first`);
+  requireExistingPath("--library", libraryDir);
+  requireExistingPath("--store", values.store, "run deno task scan first");
   const config = await readConfigFile(values.config);
   const dryRun = values["dry-run"];
 
-  const store = await FaceStore.open(path.resolve(values.store), { readOnly: true });
-  try {
+  await withFaceStore(path.resolve(values.store), { readOnly: true }, async (store) => {
     const result = await splitErasWorkflow({
-      libraryDir: values.library,
+      libraryDir,
       faceset,
       store,
       storePath: values.store,
@@ -109,7 +93,7 @@ async function main(): Promise<number> {
       dryRun,
       command: ["split-eras", ...Deno.args].join(" "),
     });
-    for (const w of result.warnings) process.stderr.write(`warning: ${w}\n`);
+    printWarnings(result.warnings);
     printEras(result);
     console.log(`\n${result.message}`);
     if (result.recordFile) console.log(`run record: ${result.recordFile}`);
@@ -117,9 +101,7 @@ async function main(): Promise<number> {
       const { status, mode: ran, note, eras } = result.record;
       console.log(JSON.stringify({ status, mode: ran, note, eras: eras.map(({ faceKeys: _k, ...o }) => o) }));
     }
-  } finally {
-    await store.close();
-  }
+  });
   return 0;
 }
 

@@ -79,3 +79,23 @@ async function loadSource(row: FaceRow, sha256: string, config: RunConfig): Prom
     `no readable source with the scanned content for face ${row.faceId} (${problems.join("; ") || "no live path"}); re-run scan`,
   );
 }
+
+/**
+ * Render the faces of several sets in turn, with one progress over all of them. Each set's faces come back before
+ * the next set is rendered, so a workflow can write one set while the others wait.
+ */
+export async function* renderFaceGroups<Group>(
+  groups: readonly Group[],
+  facesOf: (group: Group) => readonly FaceToExport[],
+  config: RunConfig,
+  onProgress?: (done: number, total: number) => void,
+): AsyncGenerator<[Group, NewFace[]]> {
+  const total = groups.reduce((n, group) => n + facesOf(group).length, 0);
+  let before = 0;
+  for (const group of groups) {
+    const offset = before;
+    const faces = await renderFaces(facesOf(group), config, (done) => onProgress?.(offset + done, total));
+    before += faces.length;
+    yield [group, faces];
+  }
+}

@@ -13,9 +13,9 @@
  */
 import type { RunConfig } from "../config";
 import type { FaceRow } from "../store/records";
-import type { BBox } from "../types";
 import { cosDist, type Identity, unitMean } from "./centroids";
 import { cluster } from "./cluster";
+import { type DecidedFace, decidedFace } from "./face_decision";
 import { facesetName } from "../library/manifest";
 
 /** What happened to one face, in pipeline order: the first step that took it. */
@@ -29,14 +29,7 @@ export type FaceFate =
   | "export-gated" // in a kept cluster, but failed the export gate
   | "exported"; // written to a new set
 
-export interface FaceDecision {
-  faceId: string;
-  path: string;
-  fileSha256: string;
-  bbox: BBox;
-  faceShortPx: number;
-  blur: number | null;
-  detScore: number | null;
+export interface FaceDecision extends DecidedFace {
   /** The nearest existing identity with a centroid, and the cosine distance to it (null: the library has none). */
   nearestIdentity: string | null;
   nearestCosDist: number | null;
@@ -144,6 +137,18 @@ export function qualityGateFailures(row: FaceRow, config: RunConfig): string[] {
   return out;
 }
 
+/**
+ * Failed export gates of a face `centroidCosDist` from the centroid of the set it would join (empty: passes).
+ * Shared with extend, so a face joins an existing set only if discovery would have exported it there.
+ */
+export function exportGateFailures(row: FaceRow, centroidCosDist: number, config: RunConfig): string[] {
+  const { exportMinFaceShortPx, exportMaxCosDist } = config.export;
+  const out: string[] = [];
+  if (!(row.faceShortPx >= exportMinFaceShortPx)) out.push(`face_short ${row.faceShortPx.toFixed(0)} < ${exportMinFaceShortPx}`);
+  if (!(centroidCosDist <= exportMaxCosDist)) out.push(`centroid distance ${centroidCosDist.toFixed(3)} > ${exportMaxCosDist}`);
+  return out;
+}
+
 export function planDiscovery(input: DiscoveryInput): DiscoveryPlan {
   const { faces, dim, identities, config, claimedFaceIds = new Set<string>(), route = true } = input;
   const id = config.identity;
@@ -163,13 +168,7 @@ export function planDiscovery(input: DiscoveryInput): DiscoveryPlan {
       if (nearestCosDist === null || d < nearestCosDist) [nearestIdentity, nearestCosDist] = [identity.name, d];
     }
     const decision: FaceDecision = {
-      faceId: row.faceId,
-      path: row.path,
-      fileSha256: row.fileSha256,
-      bbox: row.bbox,
-      faceShortPx: row.faceShortPx,
-      blur: row.blur,
-      detScore: row.detScore,
+      ...decidedFace(row),
       nearestIdentity,
       nearestCosDist,
       fate: "small-cluster", // provisional for clustered faces: the cluster steps below set the real fate
@@ -258,13 +257,7 @@ export function planDiscovery(input: DiscoveryInput): DiscoveryPlan {
       const d = decisions[i]!;
       const dist = cosDist(row.embedding, centroid);
       d.clusterCosDist = dist;
-      const failures: string[] = [];
-      if (!(row.faceShortPx >= config.export.exportMinFaceShortPx)) {
-        failures.push(`face_short ${row.faceShortPx.toFixed(0)} < ${config.export.exportMinFaceShortPx}`);
-      }
-      if (!(dist <= config.export.exportMaxCosDist)) {
-        failures.push(`centroid distance ${dist.toFixed(3)} > ${config.export.exportMaxCosDist}`);
-      }
+      const failures = exportGateFailures(row, dist, config);
       if (failures.length > 0) {
         d.fate = "export-gated";
         d.reasons = failures;

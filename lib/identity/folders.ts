@@ -17,9 +17,9 @@
  */
 import type { RunConfig } from "../config";
 import type { FaceRow } from "../store/records";
-import type { BBox } from "../types";
 import { cosDist, unitMean } from "./centroids";
 import { qualityGateFailures } from "./discover";
+import { type DecidedFace, decidedFace } from "./face_decision";
 
 export type FolderFaceFate =
   | "picked" // the person's face in its photo: goes into the set
@@ -27,14 +27,7 @@ export type FolderFaceFate =
   | "not-found" // the nearest face of a group photo is too far: no face of that photo is taken
   | "no-landmarks"; // imported without landmarks: no crop can be made
 
-export interface FolderFaceDecision {
-  faceId: string;
-  path: string;
-  fileSha256: string;
-  bbox: BBox;
-  faceShortPx: number;
-  blur: number | null;
-  detScore: number | null;
+export interface FolderFaceDecision extends DecidedFace {
   /** Faces of the same photo (content) in the folder. */
   facesInPhoto: number;
   fate: FolderFaceFate;
@@ -126,13 +119,7 @@ export function planFolderFaces(
   const decisions = faces.map((row, i): FolderFaceDecision => {
     const centroidCosDist = centroid === undefined ? null : cosDist(row.embedding, centroid);
     const base = {
-      faceId: row.faceId,
-      path: row.path,
-      fileSha256: row.fileSha256,
-      bbox: row.bbox,
-      faceShortPx: row.faceShortPx,
-      blur: row.blur,
-      detScore: row.detScore,
+      ...decidedFace(row),
       facesInPhoto: photoSize.get(i) ?? faces.filter((r) => r.fileSha256 === row.fileSha256).length,
       centroidCosDist,
     };

@@ -6,5 +6,6 @@ export * from "./synthetic";
 export { condensedCosineDistances, condensedIndex } from "./agglomerative";
 export { exactNeighbourGraph, type GraphStats, type NeighbourGraph } from "./knn";
 export * from "./centroids";
+export * from "./face_decision";
 export * from "./discover";
 export * from "./folders";

@@ -984,3 +984,17 @@ function releaseInstance(key: string, shared: SharedInstance): void {
   instances.delete(key);
   shared.instance.closeSync();
 }
+
+/** Open the store at `storePath`, hand it to `use`, and close it however `use` ends. */
+export async function withFaceStore<T>(
+  storePath: string,
+  options: StoreOpenOptions,
+  use: (store: FaceStore) => Promise<T>,
+): Promise<T> {
+  const store = await FaceStore.open(storePath, options);
+  try {
+    return await use(store);
+  } finally {
+    await store.close();
+  }
+}

@@ -8,20 +8,18 @@
  * Re-running is a clean no-op: a folder whose person already has a set (top-level `person` or provenance
  * `person`), or whose picked faces are exactly an existing set's faces, is skipped with a message.
  */
-import { readdir, readFile, stat } from "node:fs/promises";
+import { readdir, stat } from "node:fs/promises";
 import path from "node:path";
 import type { RunConfig } from "../config";
 import { type FolderPlan, planFolderFaces } from "../identity/folders";
-import { renderFaces } from "../export/faces";
-import { LibraryError } from "../library/errors";
+import { renderFaceGroups } from "../export/faces";
 import { facesetName } from "../library/manifest";
 import { nextFacesetNumber, readLibrary, type Library } from "../library/read";
 import { addFacesets, faceKey, type NewFaceset } from "../library/write";
 import { isUnder } from "../scan/scan";
 import { walkImages } from "../scan/walk";
-import type { FaceStore } from "../store/store";
-import { newRunId } from "../store/ids";
-import { PROVENANCE_FILE, type SetProvenance, writeRunRecord } from "./provenance";
+import { latestDetectorSha256, type LibraryWorkflowOptions, type RunRecordHeader, startRun, storeRecognizer } from "./context";
+import { provenanceFile, readSetProvenance, type SetProvenance, writeRunRecord } from "./provenance";
 
 export type FolderStatus =
   | "new" // becomes a new set
@@ -46,27 +44,13 @@ export interface FolderOutcome {
   plan?: FolderPlan;
 }
 
-export interface BuildFoldersOptions {
+export interface BuildFoldersOptions extends LibraryWorkflowOptions {
   /** The folder of person folders. */
   folders: string;
-  libraryDir: string;
-  store: FaceStore;
-  storePath: string;
-  config: RunConfig;
-  dryRun?: boolean;
-  command?: string;
-  onProgress?: (done: number, total: number) => void;
-  log?: (line: string) => void;
 }
 
 /** `<library>/_runs/<runId>.json` of a build-folders run. */
-export interface BuildFoldersRunRecord {
-  kind: "build-folders";
-  runId: string;
-  startedAt: string;
-  finishedAt: string;
-  command: string;
-  dryRun: boolean;
+export interface BuildFoldersRunRecord extends RunRecordHeader<"build-folders"> {
   folders: string;
   library: string;
   store: string;
@@ -115,15 +99,8 @@ async function knownPeople(library: Library): Promise<Map<string, string>> {
     if (typeof person === "string") out.set(person, entry.name);
   }
   for (const set of library.sets.values()) {
-    const file = path.join(set.dir, PROVENANCE_FILE);
-    const text = await readFile(file, "utf8").catch(() => undefined);
-    if (text === undefined) continue;
-    let json: unknown;
-    try {
-      json = JSON.parse(text);
-    } catch (err) {
-      throw new LibraryError(`${file}: not valid JSON (${(err as Error).message})`, file);
-    }
+    const json = await readSetProvenance(set.dir);
+    if (json === undefined) continue;
     const person = (json as { person?: unknown }).person;
     if (typeof person === "string" && !out.has(person)) out.set(person, set.name);
   }
@@ -135,16 +112,12 @@ const signature = (keys: readonly string[]) => [...keys].sort().join("\n");
 export async function buildFolders(options: BuildFoldersOptions): Promise<BuildFoldersResult> {
   const { store, config, dryRun = false } = options;
   const log = options.log ?? (() => {});
-  const startedAt = new Date();
-  const runId = newRunId(startedAt);
+  const { runId, startedAt, header } = startRun("build-folders", options);
   const root = path.resolve(options.folders);
   const libraryDir = path.resolve(options.libraryDir);
   const storePath = path.resolve(options.storePath);
 
-  const recognizer = store.recognizer;
-  if (!recognizer) {
-    throw new Error(`${options.storePath}: the store holds no faces yet; scan the folders first (deno task scan --source ${root})`);
-  }
+  const recognizer = storeRecognizer(store, options.storePath, `scan the folders first (deno task scan --source ${root})`);
   const dim = recognizer.dim;
   const library = await readLibrary(libraryDir);
   const people = await knownPeople(library);
@@ -206,15 +179,9 @@ export async function buildFolders(options: BuildFoldersOptions): Promise<BuildF
     );
   }
 
-  const detectorSha256 = (await store.runs()).filter((r) => r.status === "done" && r.detectorSha256).at(-1)
-    ?.detectorSha256 ?? null;
+  const detectorSha256 = await latestDetectorSha256(store);
   const record: BuildFoldersRunRecord = {
-    kind: "build-folders",
-    runId,
-    startedAt: startedAt.toISOString(),
-    finishedAt: "",
-    command: options.command ?? "build-folders",
-    dryRun,
+    ...header,
     folders: root,
     library: libraryDir,
     store: storePath,
@@ -235,13 +202,8 @@ export async function buildFolders(options: BuildFoldersOptions): Promise<BuildF
   }
 
   const fresh = outcomes.filter((o) => o.status === "new");
-  const total = fresh.reduce((n, o) => n + o.plan!.picked.length, 0);
   const newSets: NewFaceset[] = [];
-  let before = 0;
-  for (const o of fresh) {
-    const offset = before;
-    const faces = await renderFaces(o.plan!.picked, config, (done) => options.onProgress?.(offset + done, total));
-    before += faces.length;
+  for await (const [o, faces] of renderFaceGroups(fresh, (folder) => folder.plan!.picked, config, options.onProgress)) {
     const provenance: SetProvenance = {
       tool: "facesets",
       command: "build-folders",
@@ -262,7 +224,7 @@ export async function buildFolders(options: BuildFoldersOptions): Promise<BuildF
       provenance: { tool: "facesets", command: "build-folders", run_id: runId, source: o.folder },
       extra: { person: o.person },
       faces,
-      files: [{ name: PROVENANCE_FILE, data: JSON.stringify(provenance, null, 1) + "\n" }],
+      files: [provenanceFile(provenance)],
     });
   }
   if (newSets.length > 0) await addFacesets(libraryDir, newSets);

@@ -8,37 +8,21 @@ import path from "node:path";
 import type { RunConfig } from "../config";
 import { FaceIndex, libraryIdentities } from "../identity/centroids";
 import { type ClusterOutcome, type DiscoveryCounts, type DiscoveryPlan, type FaceDecision, planDiscovery } from "../identity/discover";
-import { renderFaces } from "../export/faces";
+import { renderFaceGroups } from "../export/faces";
 import { nextFacesetNumber, readLibrary } from "../library/read";
 import type { FacesetOrigin } from "../library/manifest";
 import { addFacesets, type NewFaceset } from "../library/write";
-import type { FaceStore } from "../store/store";
 import { type SourceCoverage, sourceCoverage } from "../scan/coverage";
-import { newRunId } from "../store/ids";
-import { claimedFaceIds, PROVENANCE_FILE, type SetProvenance, writeRunRecord } from "./provenance";
+import { latestDetectorSha256, type LibraryWorkflowOptions, type RunRecordHeader, startRun, storeRecognizer } from "./context";
+import { claimedFaceIds, provenanceFile, type SetProvenance, writeRunRecord } from "./provenance";
 
-export interface ClusterOsrcOptions {
+export interface ClusterOsrcOptions extends LibraryWorkflowOptions {
+  /** The mixed bucket: its faces in the store are planned. */
   source: string;
-  libraryDir: string;
-  store: FaceStore;
-  /** Recorded with the run (provenance of each set, run record). */
-  storePath: string;
-  config: RunConfig;
-  dryRun?: boolean;
-  command?: string;
-  /** Progress of crop rendering. */
-  onProgress?: (done: number, total: number) => void;
-  log?: (line: string) => void;
 }
 
 /** Everything a cluster-osrc run decided, as written to `<library>/_runs/<runId>.json` (camelCase keys like every facesets record; the library manifests and provenance.json keep the owner's snake_case). */
-export interface DiscoveryRunRecord {
-  kind: "cluster-osrc";
-  runId: string;
-  startedAt: string;
-  finishedAt: string;
-  command: string;
-  dryRun: boolean;
+export interface DiscoveryRunRecord extends RunRecordHeader<"cluster-osrc"> {
   source: string;
   library: string;
   store: string;
@@ -87,13 +71,11 @@ export async function clusterOsrc(options: ClusterOsrcOptions): Promise<ClusterO
 export async function runDiscovery(options: ClusterOsrcOptions, mode: DiscoveryMode): Promise<DiscoveryWorkflowResult> {
   const { store, config, dryRun = false } = options;
   const log = options.log ?? (() => {});
-  const startedAt = new Date();
-  const runId = newRunId(startedAt);
+  const { runId, startedAt, header } = startRun(mode.kind, options);
   const source = path.resolve(options.source);
   const libraryDir = path.resolve(options.libraryDir);
 
-  const recognizer = store.recognizer;
-  if (!recognizer) throw new Error(`${options.storePath}: the store holds no faces yet; run scan first`);
+  const recognizer = storeRecognizer(store, options.storePath);
   const dim = recognizer.dim;
   const library = await readLibrary(libraryDir);
   const allFaces = await store.selectFaces();
@@ -113,15 +95,9 @@ export async function runDiscovery(options: ClusterOsrcOptions, mode: DiscoveryM
     route: mode.route,
   });
 
-  const detectorSha256 = (await store.runs()).filter((r) => r.status === "done" && r.detectorSha256).at(-1)
-    ?.detectorSha256 ?? null;
+  const detectorSha256 = await latestDetectorSha256(store);
   const record: DiscoveryWorkflowResult["record"] = {
-    kind: mode.kind,
-    runId: runId,
-    startedAt: startedAt.toISOString(),
-    finishedAt: "",
-    command: options.command ?? mode.kind,
-    dryRun: dryRun,
+    ...header,
     source,
     library: libraryDir,
     store: path.resolve(options.storePath),
@@ -156,12 +132,7 @@ export async function runDiscovery(options: ClusterOsrcOptions, mode: DiscoveryM
   }
 
   const newSets: NewFaceset[] = [];
-  const total = plan.newSets.reduce((n, s) => n + s.faces.length, 0);
-  let before = 0;
-  for (const set of plan.newSets) {
-    const offset = before;
-    const faces = await renderFaces(set.faces, config, (done) => options.onProgress?.(offset + done, total));
-    before += set.faces.length;
+  for await (const [set, faces] of renderFaceGroups(plan.newSets, (s) => s.faces, config, options.onProgress)) {
     const provenance: SetProvenance = {
       tool: "facesets",
       command: mode.kind,
@@ -180,7 +151,7 @@ export async function runDiscovery(options: ClusterOsrcOptions, mode: DiscoveryM
       origin: mode.origin,
       provenance: { tool: "facesets", command: mode.kind, run_id: runId, source },
       faces,
-      files: [{ name: PROVENANCE_FILE, data: JSON.stringify(provenance, null, 1) + "\n" }],
+      files: [provenanceFile(provenance)],
     });
   }
   if (newSets.length > 0) await addFacesets(libraryDir, newSets);

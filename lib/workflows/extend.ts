@@ -22,15 +22,14 @@
 import path from "node:path";
 import type { RunConfig } from "../config";
 import { cosDist, FaceIndex, facesetIdentity } from "../identity/centroids";
-import { qualityGateFailures } from "../identity/discover";
-import { renderFaces } from "../export/faces";
+import { exportGateFailures, qualityGateFailures } from "../identity/discover";
+import { type DecidedFace, decidedFace } from "../identity/face_decision";
+import { renderFaceGroups } from "../export/faces";
 import type { FacesetFace } from "../library/manifest";
 import { readLibrary } from "../library/read";
 import { appendToFaceset } from "../library/write";
 import type { FaceRow } from "../store/records";
-import type { FaceStore } from "../store/store";
-import { newRunId } from "../store/ids";
-import type { BBox } from "../types";
+import { type LibraryWorkflowOptions, type RunRecordHeader, startRun, storeRecognizer } from "./context";
 import { claimedFaceIds, writeRunRecord } from "./provenance";
 
 /** Marks the faces extend adds (in the face record's extra fields) so they stay out of the anchor centroid. */
@@ -56,14 +55,7 @@ export interface ExtendIdentity {
   photos: ReadonlySet<string>;
 }
 
-export interface ExtendDecision {
-  faceId: string;
-  path: string;
-  fileSha256: string;
-  bbox: BBox;
-  faceShortPx: number;
-  blur: number | null;
-  detScore: number | null;
+export interface ExtendDecision extends DecidedFace {
   nearestIdentity: string | null;
   nearestCosDist: number | null;
   fate: ExtendFate;
@@ -117,13 +109,7 @@ export function planExtend(input: ExtendInput): ExtendPlan {
       if (nearestCosDist === null || d < nearestCosDist) [nearest, nearestCosDist] = [identity, d];
     }
     const decision: ExtendDecision = {
-      faceId: row.faceId,
-      path: row.path,
-      fileSha256: row.fileSha256,
-      bbox: row.bbox,
-      faceShortPx: row.faceShortPx,
-      blur: row.blur,
-      detScore: row.detScore,
+      ...decidedFace(row),
       nearestIdentity: nearest?.name ?? null,
       nearestCosDist,
       fate: "not-routed",
@@ -143,13 +129,7 @@ export function planExtend(input: ExtendInput): ExtendPlan {
       outcome.gated++;
       return { ...routed, fate: "gated", reasons: gates };
     }
-    const exportGates: string[] = [];
-    if (!(row.faceShortPx >= config.export.exportMinFaceShortPx)) {
-      exportGates.push(`face_short ${row.faceShortPx.toFixed(0)} < ${config.export.exportMinFaceShortPx}`);
-    }
-    if (!(nearestCosDist <= config.export.exportMaxCosDist)) {
-      exportGates.push(`centroid distance ${nearestCosDist.toFixed(3)} > ${config.export.exportMaxCosDist}`);
-    }
+    const exportGates = exportGateFailures(row, nearestCosDist, config);
     if (exportGates.length > 0) {
       outcome.exportGated++;
       return { ...routed, fate: "export-gated", reasons: exportGates };
@@ -207,28 +187,13 @@ export function planExtend(input: ExtendInput): ExtendPlan {
   };
 }
 
-export interface ExtendOptions {
+export interface ExtendOptions extends LibraryWorkflowOptions {
+  /** The folder whose faces in the store are routed to the sets. */
   source: string;
-  libraryDir: string;
-  store: FaceStore;
-  /** Recorded with the run. */
-  storePath: string;
-  config: RunConfig;
-  dryRun?: boolean;
-  command?: string;
-  /** Progress of crop rendering. */
-  onProgress?: (done: number, total: number) => void;
-  log?: (line: string) => void;
 }
 
 /** `<library>/_runs/<runId>.json` of an extend run. */
-export interface ExtendRunRecord {
-  kind: "extend";
-  runId: string;
-  startedAt: string;
-  finishedAt: string;
-  command: string;
-  dryRun: boolean;
+export interface ExtendRunRecord extends RunRecordHeader<"extend"> {
   source: string;
   library: string;
   store: string;
@@ -256,13 +221,11 @@ const addedByExtend = (face: FacesetFace) => face.extra?.added_by === ADDED_BY_E
 export async function extend(options: ExtendOptions): Promise<ExtendResult> {
   const { store, config, dryRun = false } = options;
   const log = options.log ?? (() => {});
-  const startedAt = new Date();
-  const runId = newRunId(startedAt);
+  const { runId, header } = startRun("extend", options);
   const source = path.resolve(options.source);
   const libraryDir = path.resolve(options.libraryDir);
 
-  const recognizer = store.recognizer;
-  if (!recognizer) throw new Error(`${options.storePath}: the store holds no faces yet; run scan first`);
+  const recognizer = storeRecognizer(store, options.storePath);
   const dim = recognizer.dim;
   const library = await readLibrary(libraryDir);
   const index = new FaceIndex(await store.selectFaces());
@@ -296,12 +259,7 @@ export async function extend(options: ExtendOptions): Promise<ExtendResult> {
   const plan = planExtend({ faces, identities, inLibrary, claimedFaceIds: await claimedFaceIds(library), config });
 
   const record: ExtendRunRecord = {
-    kind: "extend",
-    runId,
-    startedAt: startedAt.toISOString(),
-    finishedAt: "",
-    command: options.command ?? "extend",
-    dryRun,
+    ...header,
     source,
     library: libraryDir,
     store: path.resolve(options.storePath),
@@ -320,12 +278,7 @@ export async function extend(options: ExtendOptions): Promise<ExtendResult> {
     return { plan, record, warnings };
   }
 
-  const total = plan.additions.reduce((n, a) => n + a.faces.length, 0);
-  let before = 0;
-  for (const addition of plan.additions) {
-    const offset = before;
-    const rendered = await renderFaces(addition.faces, config, (done) => options.onProgress?.(offset + done, total));
-    before += addition.faces.length;
+  for await (const [addition, rendered] of renderFaceGroups(plan.additions, (a) => a.faces, config, options.onProgress)) {
     const marked = rendered.map((face) => ({ ...face, extra: { ...face.extra, added_by: ADDED_BY_EXTEND, run_id: runId } }));
     const result = await appendToFaceset(libraryDir, addition.number, marked);
     warnings.push(...result.warnings);

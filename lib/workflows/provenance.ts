@@ -28,23 +28,34 @@ export interface SetProvenance {
   [key: string]: unknown;
 }
 
+/** The provenance.json file of a new set, as every command writes it. */
+export function provenanceFile(provenance: SetProvenance): { name: string; data: string } {
+  return { name: PROVENANCE_FILE, data: JSON.stringify(provenance, null, 1) + "\n" };
+}
+
+/** The parsed provenance.json of the set in `setDir`; undefined when it has none (hand-made sets). */
+export async function readSetProvenance(setDir: string): Promise<unknown> {
+  const file = path.join(setDir, PROVENANCE_FILE);
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch {
+    return undefined;
+  }
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new LibraryError(`${file}: not valid JSON (${(err as Error).message})`, file);
+  }
+}
+
 /** Face ids claimed by the provenance of every set (and thin era) in the library. */
 export async function claimedFaceIds(library: Library): Promise<Set<string>> {
   const out = new Set<string>();
   for (const set of [...library.sets.values(), ...library.thin.values()]) {
+    const json = await readSetProvenance(set.dir);
+    if (json === undefined) continue;
     const file = path.join(set.dir, PROVENANCE_FILE);
-    let text: string;
-    try {
-      text = await readFile(file, "utf8");
-    } catch {
-      continue; // hand-made sets have none
-    }
-    let json: unknown;
-    try {
-      json = JSON.parse(text);
-    } catch (err) {
-      throw new LibraryError(`${file}: not valid JSON (${(err as Error).message})`, file);
-    }
     const ids = (json as { claimed_face_ids?: unknown }).claimed_face_ids;
     if (ids === undefined) continue;
     if (!Array.isArray(ids) || ids.some((x) => typeof x !== "string")) {

@@ -18,23 +18,16 @@ import { LibraryError } from "../library/errors";
 import { claimedFacesetNumber, type FacesetFace, facesetName, thinEraName } from "../library/manifest";
 import { cropPath, type LoadedFaceset, nextFacesetNumber, readLibrary, THIN_FOLDER } from "../library/read";
 import { addFacesets, faceKey, type NewFace, type NewFaceset } from "../library/write";
-import { newRunId } from "../store/ids";
 import type { FaceRow } from "../store/records";
-import type { FaceStore } from "../store/store";
-import { PROVENANCE_FILE, type SetProvenance, writeRunRecord } from "./provenance";
+import { latestDetectorSha256, type LibraryWorkflowOptions, type RunRecordHeader, startRun, storeRecognizer } from "./context";
+import { provenanceFile, type SetProvenance, writeRunRecord } from "./provenance";
 
-export interface SplitErasWorkflowOptions {
-  libraryDir: string;
+/** Copies crops instead of rendering them, so it takes no progress or log callbacks. */
+export interface SplitErasWorkflowOptions extends Omit<LibraryWorkflowOptions, "onProgress" | "log"> {
   /** The parent set's number (faceset_NNN). */
   faceset: number;
-  store: FaceStore;
-  /** Recorded in provenance and the run record. */
-  storePath: string;
-  config: RunConfig;
   /** Default: `both` when any face has a capture time, else `embedding` (see splitEras). */
   mode?: EraSplitMode;
-  dryRun?: boolean;
-  command?: string;
 }
 
 /**
@@ -61,13 +54,7 @@ export interface EraOutcome {
   faceKeys: string[];
 }
 
-export interface SplitErasRunRecord {
-  kind: "split-eras";
-  runId: string;
-  startedAt: string;
-  finishedAt: string;
-  command: string;
-  dryRun: boolean;
+export interface SplitErasRunRecord extends RunRecordHeader<"split-eras"> {
   library: string;
   store: string;
   parent: string;
@@ -121,8 +108,7 @@ function existingChildren(library: Awaited<ReturnType<typeof readLibrary>>, pare
 
 export async function splitErasWorkflow(options: SplitErasWorkflowOptions): Promise<SplitErasResult> {
   const { store, config, dryRun = false } = options;
-  const startedAt = new Date();
-  const runId = newRunId(startedAt);
+  const { runId, startedAt, header } = startRun("split-eras", options);
   const libraryDir = path.resolve(options.libraryDir);
   const parentName = facesetName(options.faceset);
 
@@ -134,8 +120,7 @@ export async function splitErasWorkflow(options: SplitErasWorkflowOptions): Prom
       : ` (sets: ${[...library.sets.values()].map((s) => s.name).join(", ") || "none"})`;
     throw new LibraryError(`${path.join(libraryDir, parentName)}: no such set with a manifest${hint}`);
   }
-  const recognizer = store.recognizer;
-  if (!recognizer) throw new Error(`${options.storePath}: the store holds no faces yet; run scan first`);
+  const recognizer = storeRecognizer(store, options.storePath);
   const dim = recognizer.dim;
 
   // Each parent face -> its store face (embedding) and the capture time of its file.
@@ -217,12 +202,7 @@ export async function splitErasWorkflow(options: SplitErasWorkflowOptions): Prom
   }
 
   const record: SplitErasRunRecord = {
-    kind: "split-eras",
-    runId,
-    startedAt: startedAt.toISOString(),
-    finishedAt: "",
-    command: options.command ?? "split-eras",
-    dryRun,
+    ...header,
     library: libraryDir,
     store: path.resolve(options.storePath),
     parent: parentName,
@@ -242,8 +222,7 @@ export async function splitErasWorkflow(options: SplitErasWorkflowOptions): Prom
     return { status, message, record, split, written: [], warnings };
   }
 
-  const detectorSha256 = (await store.runs()).filter((r) => r.status === "done" && r.detectorSha256).at(-1)
-    ?.detectorSha256 ?? null;
+  const detectorSha256 = await latestDetectorSha256(store);
   const newSets: NewFaceset[] = [];
   for (const [k, era] of split.eras.entries()) {
     const faces = await eraFaces(parent, era, matched.map((m) => m.face));
@@ -274,7 +253,7 @@ export async function splitErasWorkflow(options: SplitErasWorkflowOptions): Prom
       provenance: { tool: "facesets", command: "split-eras", run_id: runId, parent: parentName },
       extra: eraFields,
       faces,
-      files: [{ name: PROVENANCE_FILE, data: JSON.stringify(provenance, null, 1) + "\n" }],
+      files: [provenanceFile(provenance)],
       thin: era.thin,
     });
   }

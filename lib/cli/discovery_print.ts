@@ -1,0 +1,87 @@
+/**
+ * The plans of the commands that route faces to identities or cluster them into new sets (cluster-osrc, refine,
+ * extend), as their scripts print them on stdout.
+ */
+import type { DiscoveryWorkflowResult } from "../workflows/cluster_osrc";
+import type { ExtendResult } from "../workflows/extend";
+import { textTable } from "./table";
+
+function printSourceFaces(source: string, faces: number): void {
+  console.log(`\nfaces under ${source}: ${faces}`);
+}
+
+/**
+ * A cluster-osrc or refine plan: counts, clusters, new sets. Only cluster-osrc routes, so only its plan shows the
+ * routing (in the counts, the routed and unmatched tables), a `kept` column and the number of single-face
+ * clusters left out of the table.
+ */
+export function printDiscoveryPlan({ plan, record }: DiscoveryWorkflowResult): void {
+  const routes = record.kind === "cluster-osrc";
+  const c = plan.counts;
+  const id = record.config.identity;
+  printSourceFaces(record.source, c.faces);
+  const routing = routes ? `routed to existing identities (<= ${id.routeMaxCosDist}) ${c.routed}, ` : "";
+  console.log(`  already in the library ${c.inLibrary}, claimed by earlier discoveries ${c.claimed}, ${routing}clustered ${c.clustered}`);
+  if (routes) {
+    const routed = plan.routed.filter((r) => r.faces > 0);
+    if (routed.length > 0) {
+      console.log("\nrouted to existing identities");
+      console.log(textTable(["identity", "faces"], routed.map((r) => [r.identity, r.faces])));
+    }
+    if (plan.unmatchedLibraryFaces.length > 0) {
+      console.log("\nset faces with no store face (not in their centroid; scan their sources to include them)");
+      console.log(textTable(["identity", "faces"], plan.unmatchedLibraryFaces.map((u) => [u.identity, u.faces])));
+    }
+  }
+  console.log(
+    `${routes ? "\n" : ""}clusters at ${id.clusterMaxCosDist} (${id.linkage}): ${c.clusters}; gated faces ${c.gated}, ` +
+      `outliers ${c.outliers}, faces in clusters with < ${id.minUniqueSources} photos ${c.smallCluster}; kept clusters ${c.keptClusters}`,
+  );
+  const shown = plan.clusters.filter((k) => k.faces >= 2 || k.kept);
+  if (shown.length > 0) {
+    console.log(textTable(
+      ["cluster", "faces", "gated", "outliers", "photos", ...(routes ? ["kept"] : []), "export-gated", "exported", "set / reason"],
+      shown.map((k) => [
+        k.index,
+        k.faces,
+        k.gated,
+        k.outliers,
+        k.uniqueSources,
+        ...(routes ? [k.kept ? "yes" : "no"] : []),
+        k.exportGated,
+        k.exported,
+        k.setName ?? k.dropReason ?? "",
+      ]),
+    ));
+    const singles = plan.clusters.length - shown.length;
+    if (routes && singles > 0) console.log(`(${singles} single-face clusters not shown)`);
+  }
+  console.log(`\nnew sets: ${c.newSets}${c.emptySets > 0 ? ` (${c.emptySets} kept clusters left empty by the export gate, skipped)` : ""}`);
+  if (plan.newSets.length > 0) {
+    console.log(textTable(
+      ["set", "cluster", "exported faces", "claimed faces"],
+      plan.newSets.map((s) => [s.name, s.cluster, s.faces.length, s.claimedFaceIds.length]),
+    ));
+  }
+}
+
+/** An extend plan: counts, faces routed per set and what became of them. */
+export function printExtendPlan({ plan, record }: ExtendResult): void {
+  const c = plan.counts;
+  printSourceFaces(record.source, c.faces);
+  console.log(
+    `  already in a set ${c.inLibrary}, claimed by discoveries ${c.claimed}, ` +
+      `not within ${record.config.identity.routeMaxCosDist} of any set ${c.notRouted}, routed ${c.routed}`,
+  );
+  if (plan.identitiesWithoutCentroid.length > 0) {
+    console.log(`sets without a single scanned face (nothing can be routed to them): ${plan.identitiesWithoutCentroid.join(", ")}`);
+  }
+  const rows = plan.sets.filter((s) => s.routed > 0);
+  if (rows.length > 0) {
+    console.log(textTable(
+      ["set", "routed", "gated", "export-gated", "same photo", "added"],
+      rows.map((s) => [s.identity, s.routed, s.gated, s.exportGated, s.samePhoto, s.added]),
+    ));
+  }
+  console.log(`\nfaces ${record.dryRun ? "to add" : "added"}: ${c.added} to ${plan.additions.length} sets`);
+}

@@ -1,0 +1,66 @@
+/**
+ * How the library commands (build-folders, cluster-osrc, extend, refine) run their workflow once their own
+ * arguments are checked, and what they print around its plan. Notes go to stderr, so that stdout holds only the
+ * plan and, with --json, ends with the outcome line.
+ */
+import path from "node:path";
+import { readConfigFile } from "../config";
+import { withFaceStore } from "../store/store";
+import type { LibraryWorkflowOptions } from "../workflows/context";
+import { requireExistingPath } from "./args";
+import { Progress } from "./progress";
+
+/** The values of LIBRARY_COMMAND_OPTIONS, as parseCommandArgs returns them. */
+export interface LibraryCommandValues {
+  store: string;
+  config?: string;
+  "dry-run": boolean;
+  json: boolean;
+}
+
+/** What the command hands its workflow: the store (read-only), the config, and where progress and notes go. */
+export type WorkflowIo = Required<Pick<LibraryWorkflowOptions, "store" | "storePath" | "config" | "dryRun" | "onProgress" | "log">>;
+
+export interface LibraryWorkflowRun<R> {
+  workflow: (io: WorkflowIo) => Promise<R>;
+  printPlan: (result: R) => void;
+  /** With --json: the outcome, printed as one JSON object on the last stdout line. */
+  outcome: (result: R) => unknown;
+  /** Told when --store does not exist (default "run deno task scan first"). */
+  scanHint?: string;
+}
+
+export function printWarnings(warnings: readonly string[]): void {
+  for (const w of warnings) process.stderr.write(`warning: ${w}\n`);
+}
+
+/**
+ * Check that --store exists and read --config, then run the workflow on the store opened read-only, with
+ * crop-rendering progress and its notes on stderr, and print its warnings, its plan, where its run record went
+ * (or that a dry run wrote nothing) and, with --json, its outcome.
+ */
+export async function runLibraryWorkflow<R extends { warnings: readonly string[]; recordFile?: string }>(
+  values: LibraryCommandValues,
+  { workflow, printPlan, outcome, scanHint = "run deno task scan first" }: LibraryWorkflowRun<R>,
+): Promise<void> {
+  requireExistingPath("--store", values.store, scanHint);
+  const config = await readConfigFile(values.config);
+  const dryRun = values["dry-run"];
+  await withFaceStore(path.resolve(values.store), { readOnly: true }, async (store) => {
+    const progress = new Progress({ label: "export" });
+    const result = await workflow({
+      store,
+      storePath: values.store,
+      config,
+      dryRun,
+      onProgress: (done, total) => progress.update(done, total),
+      log: (line) => process.stderr.write(`${line}\n`),
+    });
+    progress.finish();
+    printWarnings(result.warnings);
+    printPlan(result);
+    if (dryRun) console.log("\ndry run: nothing written");
+    else console.log(`\nrun record: ${result.recordFile}`);
+    if (values.json) console.log(JSON.stringify(outcome(result)));
+  });
+}
