@@ -10,13 +10,13 @@
  */
 import path from "node:path";
 import type { RunConfig } from "../config";
-import { cosDist, FaceIndex } from "../identity/centroids";
+import { cosDist } from "../identity/centroids";
 import { eraDate, type EraSplit, type EraSplitMode, splitEras } from "../identity/eras";
 import { claimedFacesetNumber, facesetName } from "../library/manifest";
 import { type Library, readLibrary } from "../library/read";
 import { faceKey } from "../library/write";
-import type { FaceRow } from "../store/records";
 import type { FaceStore } from "../store/store";
+import { datedSetFaces, storeFaceLookup } from "../workflows/split_eras";
 import { eraScatter, type PlotFigure } from "./figures";
 
 /** One face of the set as the view shows it. */
@@ -97,20 +97,6 @@ function identityOf(library: Library, number: number): string {
   return typeof person === "string" && person.length > 0 ? person : name;
 }
 
-/** The store's faces and the capture time of each known path: what matching and dating need. */
-async function storeIndex(store: FaceStore): Promise<{ index: FaceIndex; timeOf: (row: FaceRow) => Date | null }> {
-  const index = new FaceIndex(await store.selectFaces());
-  const times = new Map([...(await store.knownFiles()).values()].map((f) => [f.path, f.captureTime]));
-  const timeOf = (row: FaceRow) => {
-    for (const p of [row.path, ...row.paths]) {
-      const t = times.get(p);
-      if (t) return t;
-    }
-    return null;
-  };
-  return { index, timeOf };
-}
-
 /** Split set `faceset` of the library at `libraryDir` into eras with `config.eras` and place each face (see module note). */
 export async function eraView(
   store: FaceStore,
@@ -128,15 +114,10 @@ export async function eraView(
   }
   const recognizer = store.recognizer;
   if (!recognizer) throw new RangeError(`the store holds no faces yet; scan ${set.name}'s sources first`);
-  const { index, timeOf } = await storeIndex(store);
-  const matched: { key: string; source: string; row: FaceRow }[] = [];
-  const unmatched: string[] = [];
-  for (const face of set.manifest.faces) {
-    const hit = index.match(face, dir);
-    if (hit) matched.push({ key: faceKey(face), source: face.source, row: hit.row });
-    else unmatched.push(faceKey(face));
-  }
-  const inputs = matched.map(({ key, row }) => ({ key, embedding: row.embedding, captureTime: timeOf(row) }));
+  const dated = datedSetFaces(await storeFaceLookup(store), set, dir);
+  const matched = dated.matched.map(({ face, row, captureTime }) => ({ key: faceKey(face), source: face.source, row, captureTime }));
+  const unmatched = dated.unmatched.map(faceKey);
+  const inputs = matched.map(({ key, row, captureTime }) => ({ key, embedding: row.embedding, captureTime }));
   const split = splitEras(inputs, recognizer.dim, config.eras, { mode: options.mode });
 
   const eraOf = new Array<number>(matched.length).fill(-1);
@@ -222,17 +203,11 @@ export function eraViewFigure(view: EraView, options: EraViewFigureOptions = {})
 export async function eraSetSummaries(store: FaceStore, libraryDir: string, library?: Library): Promise<EraSetSummary[]> {
   const dir = path.resolve(libraryDir);
   const lib = library ?? await readLibrary(dir);
-  const { index, timeOf } = await storeIndex(store);
+  const lookup = await storeFaceLookup(store);
   return [...lib.sets.values()].sort((a, b) => a.number - b.number).map((set) => {
-    let matched = 0;
-    let dated = 0;
-    for (const face of set.manifest.faces) {
-      const hit = index.match(face, dir);
-      if (!hit) continue;
-      matched++;
-      if (timeOf(hit.row)) dated++;
-    }
-    return { set: set.name, number: set.number, identity: identityOf(lib, set.number), faces: set.manifest.faces.length, matched, dated };
+    const { matched } = datedSetFaces(lookup, set, dir);
+    const dated = matched.filter((m) => m.captureTime !== null).length;
+    return { set: set.name, number: set.number, identity: identityOf(lib, set.number), faces: set.manifest.faces.length, matched: matched.length, dated };
   });
 }
 

@@ -19,6 +19,7 @@ import { claimedFacesetNumber, type FacesetFace, facesetName, thinEraName } from
 import { cropPath, type LoadedFaceset, nextFacesetNumber, readLibrary, THIN_FOLDER } from "../library/read";
 import { addFacesets, faceKey, type NewFace, type NewFaceset } from "../library/write";
 import type { FaceRow } from "../store/records";
+import type { FaceStore } from "../store/store";
 import { latestDetectorSha256, type LibraryWorkflowOptions, type RunRecordHeader, startRun, storeRecognizer } from "./context";
 import { provenanceFile, type SetProvenance, writeRunRecord } from "./provenance";
 
@@ -83,13 +84,48 @@ export interface SplitErasResult {
   warnings: string[];
 }
 
-/** The capture time of a store face: its file row's EXIF time under any of its live paths. */
-function captureTimeOf(row: FaceRow, times: ReadonlyMap<string, Date | null>): Date | null {
-  for (const p of [row.path, ...row.paths]) {
-    const t = times.get(p);
-    if (t) return t;
+/** The store's faces, indexed for matching set faces, and the capture time of each (its file's EXIF time). */
+export interface StoreFaceLookup {
+  index: FaceIndex;
+  captureTimeOf(row: FaceRow): Date | null;
+}
+
+/** Read the store once for any number of datedSetFaces calls. */
+export async function storeFaceLookup(store: FaceStore): Promise<StoreFaceLookup> {
+  const index = new FaceIndex(await store.selectFaces());
+  const times = new Map([...(await store.knownFiles()).values()].map((f) => [f.path, f.captureTime]));
+  // Under any of the face's live paths: an alias can carry the EXIF its canonical copy lost.
+  const captureTimeOf = (row: FaceRow) => {
+    for (const p of [row.path, ...row.paths]) {
+      const t = times.get(p);
+      if (t) return t;
+    }
+    return null;
+  };
+  return { index, captureTimeOf };
+}
+
+/** A set's face with its store face (embedding) and the capture time of its file. */
+export interface DatedSetFace {
+  face: FacesetFace;
+  row: FaceRow;
+  captureTime: Date | null;
+}
+
+/** Match each face of `set` to the store (FaceIndex rules) and date it; faces with no store face are `unmatched`. */
+export function datedSetFaces(
+  lookup: StoreFaceLookup,
+  set: LoadedFaceset,
+  libraryDir: string,
+): { matched: DatedSetFace[]; unmatched: FacesetFace[] } {
+  const matched: DatedSetFace[] = [];
+  const unmatched: FacesetFace[] = [];
+  for (const face of set.manifest.faces) {
+    const hit = lookup.index.match(face, libraryDir);
+    if (hit) matched.push({ face, row: hit.row, captureTime: lookup.captureTimeOf(hit.row) });
+    else unmatched.push(face);
   }
-  return null;
+  return { matched, unmatched };
 }
 
 /** Sorted face keys: two face lists with the same signature hold the same faces (as addFacesets compares them). */
@@ -123,16 +159,7 @@ export async function splitErasWorkflow(options: SplitErasWorkflowOptions): Prom
   const recognizer = storeRecognizer(store, options.storePath);
   const dim = recognizer.dim;
 
-  // Each parent face -> its store face (embedding) and the capture time of its file.
-  const index = new FaceIndex(await store.selectFaces());
-  const times = new Map([...(await store.knownFiles()).values()].map((f) => [f.path, f.captureTime]));
-  const matched: { face: FacesetFace; row: FaceRow }[] = [];
-  const unmatched: FacesetFace[] = [];
-  for (const face of parent.manifest.faces) {
-    const hit = index.match(face, libraryDir);
-    if (hit) matched.push({ face, row: hit.row });
-    else unmatched.push(face);
-  }
+  const { matched, unmatched } = datedSetFaces(await storeFaceLookup(store), parent, libraryDir);
   const warnings = [...library.warnings];
   if (unmatched.length > 0) {
     warnings.push(
@@ -148,7 +175,7 @@ export async function splitErasWorkflow(options: SplitErasWorkflowOptions): Prom
   }
 
   const split = splitEras(
-    matched.map(({ face, row }) => ({ key: faceKey(face), embedding: row.embedding, captureTime: captureTimeOf(row, times) })),
+    matched.map(({ face, row, captureTime }) => ({ key: faceKey(face), embedding: row.embedding, captureTime })),
     dim,
     config.eras,
     { mode: options.mode },
