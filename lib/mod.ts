@@ -37,6 +37,7 @@ export * from "./cli/table";
 export * from "./cli/args";
 export * from "./cli/library_command";
 export * from "./cli/discovery_print";
+export * from "./cli/scan_command";
 export * from "./util/prefetch";
 export * from "./bench/engine_bench";
 

@@ -13,20 +13,24 @@ import {
   requireOption,
   runLibraryWorkflow,
   runMain,
+  SCAN_FIRST_OPTIONS,
   textTable,
 } from "../lib/mod";
 
-const USAGE = `usage: deno task build-folders --folders DIR --library DIR [--store PATH] [--config FILE] [--dry-run] [--json]
+const USAGE = `usage: deno task build-folders --folders DIR --library DIR [--scan [--models DIR]] [--store PATH] [--config FILE] [--dry-run] [--json]
 
 Each immediate subfolder of DIR is one person, sorted by hand (the folder name is the person). Each becomes a new
 face set (origin hand-sorted, numbered after the library's highest set, in folder-name order) with the person's
 face of every photo: in a photo with several faces, the one nearest the folder's centroid (seeded from its
 single-face photos). All of the owner's faces are kept; those below the quality or export gates are reported.
-Folders whose person already has a set are skipped, so a re-run writes no set. Scan DIR first.
+Folders whose person already has a set are skipped, so a re-run writes no set. Scan DIR first, or add --scan.
 
   --folders DIR   the folder of person folders (scanned: deno task scan --source DIR)
   --library DIR   the face-set library (faceset_NNN folders + manifest.json); created when absent
   --store PATH    the face store (default: ${DEFAULT_STORE_PATH})
+  --scan          scan --folders into the store first (incremental, as deno task scan; also with --dry-run,
+                  which leaves only the library untouched)
+  --models DIR    with --scan: model folder (default: $FACESETS_MODELS, else models/buffalo_l, fetched on first use)
   --config FILE   JSON overrides of the run config (thresholds: see README)
   --dry-run       print the plan, write nothing
   --json          make the last stdout line the outcome per person as one JSON object
@@ -66,7 +70,7 @@ function printPlan({ folders, record }: BuildFoldersResult): void {
   console.log(`\nnew sets: ${made}${made === 0 ? " (nothing to do)" : ""}`);
 }
 
-const OPTIONS = { folders: { type: "string" }, library: { type: "string" }, ...LIBRARY_COMMAND_OPTIONS } as const;
+const OPTIONS = { folders: { type: "string" }, library: { type: "string" }, ...LIBRARY_COMMAND_OPTIONS, ...SCAN_FIRST_OPTIONS } as const;
 
 async function main(): Promise<number> {
   const parsed = parseCommandArgs(Deno.args, OPTIONS, USAGE);
@@ -76,6 +80,7 @@ async function main(): Promise<number> {
   const libraryDir = requireOption(values, "library", "DIR");
   const folders = requireFolder("--folders", foldersArg);
   await runLibraryWorkflow(values, {
+    scanSource: folders,
     workflow: (io) => buildFolders({ ...io, folders, libraryDir, command: ["build-folders", ...Deno.args].join(" ") }),
     printPlan,
     outcome: (result) => ({

@@ -12,23 +12,27 @@ import {
   requireOption,
   runLibraryWorkflow,
   runMain,
+  SCAN_FIRST_OPTIONS,
 } from "../lib/mod";
 
-const USAGE = `usage: deno task cluster-osrc --source DIR --library DIR [--store PATH] [--config FILE] [--dry-run] [--json]
+const USAGE = `usage: deno task cluster-osrc --source DIR --library DIR [--scan [--models DIR]] [--store PATH] [--config FILE] [--dry-run] [--json]
 
 Discover the people of a mixed bucket: faces near an existing identity are routed to it (and left out), the rest
 are clustered, gated and outlier-filtered, and each trustworthy cluster becomes a new face set numbered after the
-library's highest set. Existing sets and manifest entries are never changed. Scan the bucket first.
+library's highest set. Existing sets and manifest entries are never changed. Scan the bucket first, or add --scan.
 
   --source DIR    the bucket (its faces must be in the store: deno task scan --source DIR)
   --library DIR   the face-set library (faceset_NNN folders + manifest.json); created when absent
   --store PATH    the face store (default: ${DEFAULT_STORE_PATH})
+  --scan          scan --source into the store first (incremental, as deno task scan; also with --dry-run,
+                  which leaves only the library untouched)
+  --models DIR    with --scan: model folder (default: $FACESETS_MODELS, else models/buffalo_l, fetched on first use)
   --config FILE   JSON overrides of the run config (thresholds: see README)
   --dry-run       print the plan, write nothing
   --json          make the last stdout line the run's counts as one JSON object
   --help          show this help`;
 
-const OPTIONS = { source: { type: "string" }, library: { type: "string" }, ...LIBRARY_COMMAND_OPTIONS } as const;
+const OPTIONS = { source: { type: "string" }, library: { type: "string" }, ...LIBRARY_COMMAND_OPTIONS, ...SCAN_FIRST_OPTIONS } as const;
 
 async function main(): Promise<number> {
   const parsed = parseCommandArgs(Deno.args, OPTIONS, USAGE);
@@ -38,6 +42,7 @@ async function main(): Promise<number> {
   const libraryDir = requireOption(values, "library", "DIR");
   const source = requireFolder("--source", sourceArg);
   await runLibraryWorkflow(values, {
+    scanSource: source,
     workflow: (io) => clusterOsrc({ ...io, source, libraryDir, command: ["cluster-osrc", ...Deno.args].join(" ") }),
     printPlan: printDiscoveryPlan,
     outcome: (result) => ({ runId: result.record.runId, ...result.plan.counts }),

@@ -13,25 +13,29 @@ import {
   requireOption,
   runLibraryWorkflow,
   runMain,
+  SCAN_FIRST_OPTIONS,
 } from "../lib/mod";
 
-const USAGE = `usage: deno task extend --source DIR --library DIR [--store PATH] [--config FILE] [--dry-run] [--json]
+const USAGE = `usage: deno task extend --source DIR --library DIR [--scan [--models DIR]] [--store PATH] [--config FILE] [--dry-run] [--json]
 
 Route the faces under DIR to the existing face sets: a face within routeMaxCosDist of a set's centroid that
 passes the quality gates and the export gate is appended to that set (new crop files, set manifest and top-level
 count replaced atomically). Nothing is renumbered or rewritten; faces already in any set, or claimed by an earlier
 discovery, are skipped, and a set takes at most one face per photo. The centroid is that of the faces the set was
-made with (faces extend added do not move it), so re-running adds nothing. Scan the folder first.
+made with (faces extend added do not move it), so re-running adds nothing. Scan the folder first, or add --scan.
 
   --source DIR    the photos (their faces must be in the store: deno task scan --source DIR)
   --library DIR   the face-set library (faceset_NNN folders + manifest.json)
   --store PATH    the face store (default: ${DEFAULT_STORE_PATH})
+  --scan          scan --source into the store first (incremental, as deno task scan; also with --dry-run,
+                  which leaves only the library untouched)
+  --models DIR    with --scan: model folder (default: $FACESETS_MODELS, else models/buffalo_l, fetched on first use)
   --config FILE   JSON overrides of the run config (thresholds: see README)
   --dry-run       print what would be added, write nothing
   --json          make the last stdout line the run's counts as one JSON object
   --help          show this help`;
 
-const OPTIONS = { source: { type: "string" }, library: { type: "string" }, ...LIBRARY_COMMAND_OPTIONS } as const;
+const OPTIONS = { source: { type: "string" }, library: { type: "string" }, ...LIBRARY_COMMAND_OPTIONS, ...SCAN_FIRST_OPTIONS } as const;
 
 async function main(): Promise<number> {
   const parsed = parseCommandArgs(Deno.args, OPTIONS, USAGE);
@@ -42,6 +46,7 @@ async function main(): Promise<number> {
   const source = requireFolder("--source", sourceArg);
   requireExistingPath("--library", libraryDir, "nothing to extend");
   await runLibraryWorkflow(values, {
+    scanSource: source,
     workflow: (io) => extend({ ...io, source, libraryDir, command: ["extend", ...Deno.args].join(" ") }),
     printPlan: printExtendPlan,
     outcome: (result) => ({ runId: result.record.runId, ...result.plan.counts }),

@@ -12,9 +12,10 @@ import {
   requireOption,
   runLibraryWorkflow,
   runMain,
+  SCAN_FIRST_OPTIONS,
 } from "../lib/mod";
 
-const USAGE = `usage: deno task refine --library DIR --source DIR [--store PATH] [--config FILE] [--dry-run] [--json]
+const USAGE = `usage: deno task refine --library DIR --source DIR [--scan [--models DIR]] [--store PATH] [--config FILE] [--dry-run] [--json]
 
 Cluster the faces under --source among themselves (no routing to existing identities): quality gates, outliers,
 minimum distinct photos and the export gate as in cluster-osrc; each trustworthy cluster becomes a new set with
@@ -24,12 +25,15 @@ discovery are left alone, so people the library holds make no new set; existing 
   --library DIR   the face-set library (faceset_NNN folders + manifest.json); created when absent
   --source DIR    the photos (their faces must be in the store: deno task scan --source DIR)
   --store PATH    the face store (default: ${DEFAULT_STORE_PATH})
+  --scan          scan --source into the store first (incremental, as deno task scan; also with --dry-run,
+                  which leaves only the library untouched)
+  --models DIR    with --scan: model folder (default: $FACESETS_MODELS, else models/buffalo_l, fetched on first use)
   --config FILE   JSON overrides of the run config (thresholds: see README)
   --dry-run       print the plan, write nothing
   --json          make the last stdout line the run's counts as one JSON object
   --help          show this help`;
 
-const OPTIONS = { source: { type: "string" }, library: { type: "string" }, ...LIBRARY_COMMAND_OPTIONS } as const;
+const OPTIONS = { source: { type: "string" }, library: { type: "string" }, ...LIBRARY_COMMAND_OPTIONS, ...SCAN_FIRST_OPTIONS } as const;
 
 async function main(): Promise<number> {
   const parsed = parseCommandArgs(Deno.args, OPTIONS, USAGE);
@@ -38,6 +42,7 @@ async function main(): Promise<number> {
   const libraryDir = requireOption(values, "library", "DIR");
   const source = requireFolder("--source", requireOption(values, "source", "DIR"));
   await runLibraryWorkflow(values, {
+    scanSource: source,
     workflow: (io) => refine({ ...io, source, libraryDir, command: ["refine", ...Deno.args].join(" ") }),
     printPlan: printDiscoveryPlan,
     outcome: (result) => ({ runId: result.record.runId, ...result.plan.counts }),

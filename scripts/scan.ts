@@ -1,25 +1,18 @@
 /**
  * deno task scan — an incremental, crash-safe scan of a photo tree into the face store.
  */
-import path from "node:path";
 import {
   CONFIG_OPTION,
   DEFAULT_STORE_PATH,
-  FILES,
   HELP_PRINTED,
-  isUnder,
   JSON_OPTION,
-  openEngineFromModelsDir,
   parseCommandArgs,
-  Progress,
   readConfigFile,
   requireFolder,
   requireOption,
   runMain,
-  scanTree,
+  scanWithProgress,
   STORE_OPTION,
-  UsageError,
-  withFaceStore,
 } from "../lib/mod";
 
 const USAGE = `usage: deno task scan --source DIR [--store PATH] [--models DIR] [--json] [--retry] [--strict]
@@ -58,40 +51,21 @@ async function main(): Promise<number> {
   if (parsed === HELP_PRINTED) return 0;
   const { values } = parsed;
   const source = requireFolder("--source", requireOption(values, "source", "DIR"));
-  const storePath = path.resolve(values.store);
-  if (isUnder(storePath, source)) {
-    throw new UsageError(`--store ${values.store} is inside --source: facesets never writes into the photo tree`);
-  }
   const config = await readConfigFile(values.config);
-
-  return await withFaceStore(storePath, {}, async (store) => {
-    const engine = await openEngineFromModelsDir(values.models, { fetchDefault: true });
-    try {
-      const progress = new Progress({ label: "scan", unit: FILES, stepPercent: 5 });
-      const summary = await scanTree({
-        source,
-        store,
-        engine,
-        config,
-        retry: values.retry,
-        followSymlinks: values["follow-symlinks"],
-        command: ["scan", ...Deno.args].join(" "),
-        onProgress: (done, total) => progress.update(done, total),
-      });
-      progress.finish();
-      const line = `scanned ${summary.seen} files in ${summary.seconds.toFixed(1)} s: ${summary.analysed} analysed, ` +
-        `${summary.skipped} skipped, ${summary.aliases} aliases, ${summary.errors} errors, ${summary.noface} without faces, ` +
-        `${summary.faces} faces, ${summary.missing} missing; ${summary.imagesPerSecond.toFixed(2)} images/s`;
-      process.stderr.write(`${line}\nstore: ${storePath} (run ${summary.runId})\n`);
-      if (values.json) {
-        const { seen, analysed, skipped, aliases, errors, noface, faces, missing } = summary;
-        console.log(JSON.stringify({ seen, analysed, skipped, aliases, errors, noface, faces, missing, images_per_s: summary.imagesPerSecond }));
-      }
-      return values.strict && summary.errors > 0 ? 1 : 0;
-    } finally {
-      await engine.close();
-    }
+  const summary = await scanWithProgress({
+    source,
+    storePath: values.store,
+    models: values.models,
+    config,
+    retry: values.retry,
+    followSymlinks: values["follow-symlinks"],
+    command: ["scan", ...Deno.args].join(" "),
   });
+  if (values.json) {
+    const { seen, analysed, skipped, aliases, errors, noface, faces, missing } = summary;
+    console.log(JSON.stringify({ seen, analysed, skipped, aliases, errors, noface, faces, missing, images_per_s: summary.imagesPerSecond }));
+  }
+  return values.strict && summary.errors > 0 ? 1 : 0;
 }
 
 await runMain(main, USAGE);

@@ -8,7 +8,9 @@ import { readConfigFile } from "../config";
 import { withFaceStore } from "../store/store";
 import type { LibraryWorkflowOptions } from "../workflows/context";
 import { requireExistingPath } from "./args";
+import { UsageError } from "./errors";
 import { Progress } from "./progress";
+import { scanWithProgress } from "./scan_command";
 
 /** The values of LIBRARY_COMMAND_OPTIONS, as parseCommandArgs returns them. */
 export interface LibraryCommandValues {
@@ -16,6 +18,9 @@ export interface LibraryCommandValues {
   config?: string;
   "dry-run": boolean;
   json: boolean;
+  /** SCAN_FIRST_OPTIONS, for the commands that take them. */
+  scan?: boolean;
+  models?: string;
 }
 
 /** What the command hands its workflow: the store (read-only), the config, and where progress and notes go. */
@@ -26,8 +31,10 @@ export interface LibraryWorkflowRun<R> {
   printPlan: (result: R) => void;
   /** With --json: the outcome, printed as one JSON object on the last stdout line. */
   outcome: (result: R) => unknown;
-  /** Told when --store does not exist (default "run deno task scan first"). */
+  /** Told when --store does not exist (default "run deno task scan first, or add --scan"). */
   scanHint?: string;
+  /** The photo folder `--scan` scans into the store before the workflow runs (its --source or --folders). */
+  scanSource?: string;
 }
 
 export function printWarnings(warnings: readonly string[]): void {
@@ -35,16 +42,22 @@ export function printWarnings(warnings: readonly string[]): void {
 }
 
 /**
- * Check that --store exists and read --config, then run the workflow on the store opened read-only, with
+ * Read --config, scan the source first with --scan, check that --store exists, then run the workflow on the store opened read-only, with
  * crop-rendering progress and its notes on stderr, and print its warnings, its plan, where its run record went
  * (or that a dry run wrote nothing) and, with --json, its outcome.
  */
 export async function runLibraryWorkflow<R extends { warnings: readonly string[]; recordFile?: string }>(
   values: LibraryCommandValues,
-  { workflow, printPlan, outcome, scanHint = "run deno task scan first" }: LibraryWorkflowRun<R>,
+  { workflow, printPlan, outcome, scanHint = "run deno task scan first, or add --scan", scanSource }: LibraryWorkflowRun<R>,
 ): Promise<void> {
-  requireExistingPath("--store", values.store, scanHint);
+  if (values.models !== undefined && !values.scan) throw new UsageError("--models applies only with --scan");
   const config = await readConfigFile(values.config);
+  if (values.scan) {
+    if (scanSource === undefined) throw new Error("runLibraryWorkflow: --scan needs the command's scanSource");
+    // The store is facesets' own cache, so --scan updates it even in a dry run; only the library stays untouched.
+    await scanWithProgress({ source: scanSource, storePath: values.store, models: values.models, config, command: `scan ${scanSource} (--scan)` });
+  }
+  requireExistingPath("--store", values.store, scanHint);
   const dryRun = values["dry-run"];
   await withFaceStore(path.resolve(values.store), { readOnly: true }, async (store) => {
     const progress = new Progress({ label: "export" });
