@@ -27,11 +27,11 @@ describe("figure specs", () => {
       { thresholdCosDist: 0.5, clusters: 5, keptClusters: 3 },
     ];
     const plain = sweepFigure({ rows, currentCosDist: 0.45 });
-    expect(plain.data.map((t) => t.name)).toEqual(["clusters (all)", "kept clusters"]);
+    expect(plain.data.map((t) => t.name)).toEqual(["clusters (singletons too)", "kept clusters"]);
     expect(plain.layout.yaxis2).toBeUndefined();
     const metrics = { items: 4, clusters: 2, identities: 2, clustersPerIdentity: 1, singletonRatio: 0, pairwisePrecision: 1, pairwiseRecall: 1, pairwiseF: 1, bcubedPrecision: 1, bcubedRecall: 1, bcubedF: 0.9 };
     const scored = sweepFigure({ rows: rows.map((r) => ({ ...r, metrics })), currentCosDist: 0.45 });
-    expect(scored.data.map((t) => t.name)).toEqual(["clusters (all)", "kept clusters", "labelled identities (2)", "pairwise F", "BCubed F"]);
+    expect(scored.data.map((t) => t.name)).toEqual(["clusters (singletons too)", "kept clusters", "labelled identities (2)", "pairwise F", "BCubed F"]);
     expect(scored.data.at(-1)!.yaxis).toBe("y2");
     expect(scored.data.at(-1)!.y).toEqual([0.9, 0.9]);
     expect(titleOf(scored.layout.yaxis2)).toMatch(/F score/);

@@ -137,9 +137,14 @@ export function discoveryReportMarkdown(input: DiscoveryReportInput): string {
   ));
   out.push(figure(figures.sweep));
   const scored = input.sweep.some((s) => s.metrics);
+  out.push(
+    `The sweep re-clusters the ${input.sweep[0]?.facesClustered ?? 0} faces of the run's clustering that pass the quality ` +
+      `gates (the run gates after clustering, so its own cluster count above also holds clusters of gated faces).` +
+      (scored ? " Scores compare all of its clusters (singletons too) with the identities of the labelled faces." : ""),
+  );
   out.push(table(
     [
-      "cluster threshold", "clusters", "kept clusters", "faces in kept clusters",
+      "cluster threshold", "clusters of gated faces", "kept clusters", "faces in kept clusters",
       ...(scored ? ["pairwise F", "BCubed F", "clusters / identities"] : []),
     ],
     input.sweep.map((s) => [

@@ -119,12 +119,12 @@ export function sweepFigure({ rows, currentCosDist, keptLabel = "kept clusters",
     type: "scatter", mode: "lines+markers", x, y, name, yaxis, line: { color: colour, width: 2, dash }, marker: { size: 7 },
   });
   const data: PlotTrace[] = [
-    line("clusters (all)", rows.map((r) => r.clusters), "#4C78A8", "y"),
+    line("clusters (singletons too)", rows.map((r) => r.clusters), "#4C78A8", "y"),
     line(keptLabel, rows.map((r) => r.keptClusters), "#F58518", "y"),
   ];
   const identities = rows.find((r) => r.metrics)?.metrics?.identities;
   if (identities !== undefined) {
-    // The count to aim at: with perfect clustering "clusters (all)" lands here.
+    // The count to aim at: with perfect clustering "clusters (singletons too)" lands here.
     data.push({ ...line(`labelled identities (${identities})`, rows.map(() => identities), "#888888", "y", "dashdot"), mode: "lines" });
   }
   if (scored) {
