@@ -3,7 +3,7 @@
  */
 import {
   HELP_PRINTED,
-  listRunRecords,
+  latestDiscoveryRecord,
   parseCommandArgs,
   requireExistingPath,
   runMain,
@@ -12,7 +12,7 @@ import {
 } from "../lib/mod";
 
 const USAGE = `usage: deno task report --run RUN_RECORD [--out DIR] [--labels CSV]
-       deno task report --library DIR          (the library's latest run record)
+       deno task report --library DIR          (the library's latest cluster-osrc or refine run)
 
 Write docs/analysis/<date>-<source-name>.md for a cluster-osrc run: Source, Coverage by existing identities,
 Pipeline, Result (Phase 1 clustering, Phase 2 export), Re-running; figures as PNG with an interactive HTML beside
@@ -20,7 +20,7 @@ each (a routing histogram, a threshold sweep, a UMAP map) and a contact sheet pe
 (/usr/bin/chromium, or $FACESETS_CHROMIUM).
 
   --run FILE      a run record (<library>/_runs/<run id>.json)
-  --library DIR   use the library's most recent run record
+  --library DIR   use the library's most recent cluster-osrc or refine run record
   --out DIR       output folder (default: docs/analysis)
   --labels CSV    labels.csv (file, identity) of the photos: adds pairwise / BCubed scores to the sweep
   --help          show this help`;
@@ -38,8 +38,8 @@ async function main(): Promise<number> {
   const { values } = parsed;
   let recordFile = values.run;
   if (!recordFile && values.library) {
-    recordFile = (await listRunRecords(values.library)).at(-1);
-    if (!recordFile) throw new UsageError(`--library ${values.library} has no run records (run cluster-osrc first)`);
+    recordFile = await latestDiscoveryRecord(values.library);
+    if (!recordFile) throw new UsageError(`--library ${values.library} has no cluster-osrc or refine run record (run cluster-osrc first)`);
   }
   if (!recordFile) throw new UsageError("--run RUN_RECORD or --library DIR is required");
   requireExistingPath("--run", recordFile);

@@ -200,7 +200,8 @@ async function buildStore(storePath: string, photoDir: string): Promise<{ outcom
   const copy = path.join(photoDir, "sub", "copy of p1.jpg");
   mkdirSync(path.dirname(copy), { recursive: true });
   writeFileSync(copy, readFileSync(outcomes[1]!.path));
-  outcomes.push({ path: copy, sha256: outcomes[1]!.sha256, size: 1, mtimeMs: 1, status: "alias", aliasOf: outcomes[1]!.path });
+  // The alias carries its own capture time (an edited copy can keep EXIF its original lost).
+  outcomes.push({ path: copy, sha256: outcomes[1]!.sha256, size: 1, mtimeMs: 1, status: "alias", aliasOf: outcomes[1]!.path, captureTime: CAPTURE_TIME });
   outcomes.push({ path: path.join(photoDir, "broken.jpg"), sha256: sha256Bytes(new Uint8Array([1])), size: 1, mtimeMs: 1, status: "error", reason: "truncated: premature end of JPEG" });
   const store = await FaceStore.open(storePath);
   const runId = await store.beginRun({ command: "test", config: {}, detectorSha256: DETECTOR, recognizerSha256: RECOGNIZER });
@@ -255,8 +256,9 @@ print(json.dumps({"keys": d.files, "dtypes": {k: d[k].dtype.str for k in d.files
     expect(got.file_reason).toEqual(sortedFiles.map((f) => f.reason ?? ""));
     expect(got.file_alias_of).toEqual(sortedFiles.map((f) => f.aliasOf ?? ""));
     expect(got.file_status).toContain("alias");
-    expect(got.file_capture_time).toEqual(sortedFiles.map((f) => (f.path.endsWith("p2.jpg") ? "2003-07-14T09:30:05" : "")));
-    expect(got.capture_years.filter((y) => y !== null)).toEqual([2003]);
+    const dated = (p: string) => p.endsWith("p2.jpg") || p.endsWith("copy of p1.jpg");
+    expect(got.file_capture_time).toEqual(sortedFiles.map((f) => (dated(f.path) ? "2003-07-14T09:30:05" : "")));
+    expect(got.capture_years.filter((y) => y !== null)).toEqual([2003, 2003]);
   });
 
   it("parquet: DuckDB reads back the same faces and the file rows beside them", async () => {
@@ -287,9 +289,12 @@ print(json.dumps({"keys": d.files, "dtypes": {k: d[k].dtype.str for k in d.files
     expect(fileRows.map((f) => f.file_path)).toEqual([...files.keys()]);
     expect(fileRows.find((f) => f.file_status === "error")!.file_reason).toBe("truncated: premature end of JPEG");
     const captures = (await con.runAndReadAll(
-      `SELECT file_path, strftime(file_capture_time, '%Y-%m-%d %H:%M:%S') AS t FROM read_parquet('${filesParquetPath(out)}') WHERE file_capture_time IS NOT NULL`,
+      `SELECT file_path, strftime(file_capture_time, '%Y-%m-%d %H:%M:%S') AS t FROM read_parquet('${filesParquetPath(out)}') WHERE file_capture_time IS NOT NULL ORDER BY file_path`,
     )).getRowObjectsJS();
-    expect(captures).toEqual([{ file_path: path.join(photos, "p2.jpg"), t: "2003-07-14 09:30:05" }]);
+    expect(captures).toEqual([
+      { file_path: path.join(photos, "p2.jpg"), t: "2003-07-14 09:30:05" },
+      { file_path: path.join(photos, "sub", "copy of p1.jpg"), t: "2003-07-14 09:30:05" },
+    ]);
     con.closeSync();
     instance.closeSync();
   });

@@ -294,7 +294,15 @@ export async function importNpz(store: FaceStore, npzPath: string, options: Impo
     if (!info.onDisk) missing.push(c.canonical);
     for (const a of c.aliases) {
       const ai = contentOf.get(a)!;
-      outcomes.push({ path: a, sha256: c.sha256, size: ai.size, mtimeMs: ai.mtimeMs, status: "alias", aliasOf: c.canonical });
+      outcomes.push({
+        path: a,
+        sha256: c.sha256,
+        size: ai.size,
+        mtimeMs: ai.mtimeMs,
+        status: "alias",
+        aliasOf: c.canonical,
+        captureTime: captureTimes.get(a) ?? null,
+      });
       if (!ai.onDisk) missing.push(a);
       aliases++;
     }

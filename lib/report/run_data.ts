@@ -7,6 +7,7 @@ import type { FaceDecision } from "../identity/discover";
 import type { FaceRow } from "../store/records";
 import type { FaceStore } from "../store/store";
 import type { DiscoveryRunRecord } from "../workflows/cluster_osrc";
+import { listRunRecords } from "../workflows/provenance";
 
 export class RunRecordError extends Error {
   override name = "RunRecordError";
@@ -27,11 +28,32 @@ export async function readRunRecord(file: string): Promise<DiscoveryRunRecord> {
     throw new RunRecordError(`${file}: not valid JSON (${(err as Error).message})`);
   }
   const r = json as Partial<DiscoveryRunRecord>;
-  if (r.kind !== "cluster-osrc") throw new RunRecordError(`${file}: not a cluster-osrc run record (kind ${JSON.stringify(r.kind)})`);
+  if (!DISCOVERY_RECORD_KINDS.includes(r.kind as string)) {
+    throw new RunRecordError(`${file}: not a cluster-osrc or refine run record (kind ${JSON.stringify(r.kind)})`);
+  }
   for (const key of ["runId", "source", "store", "config", "counts", "clusters", "faces", "coverage"] as const) {
     if (r[key] === undefined) throw new RunRecordError(`${file}: run record lacks "${key}"`);
   }
   return r as DiscoveryRunRecord;
+}
+
+/** The run records a discovery report explains: cluster-osrc's, and refine's (the same shape, without routing). */
+const DISCOVERY_RECORD_KINDS: readonly string[] = ["cluster-osrc", "refine"];
+
+/**
+ * The newest discovery run record of a library (extend, build-folders and split-eras write records of other kinds
+ * into the same folder), or undefined when it has none.
+ */
+export async function latestDiscoveryRecord(libraryDir: string): Promise<string | undefined> {
+  for (const file of (await listRunRecords(libraryDir)).reverse()) {
+    try {
+      const { kind } = JSON.parse(await readFile(file, "utf8")) as { kind?: unknown };
+      if (DISCOVERY_RECORD_KINDS.includes(kind as string)) return file;
+    } catch {
+      continue; // unreadable or not JSON: readRunRecord names the problem when it is asked for this file
+    }
+  }
+  return undefined;
 }
 
 /** How a face ended, for colouring plots: an existing identity, a new set, or dropped. */
