@@ -81,6 +81,7 @@ async function main(): Promise<number> {
   const folders = requireFolder("--folders", foldersArg);
   await runLibraryWorkflow(values, {
     scanSource: folders,
+    libraryDir,
     workflow: (io) => buildFolders({ ...io, folders, libraryDir, command: ["build-folders", ...Deno.args].join(" ") }),
     printPlan,
     outcome: (result) => ({

@@ -43,6 +43,7 @@ async function main(): Promise<number> {
   const source = requireFolder("--source", sourceArg);
   await runLibraryWorkflow(values, {
     scanSource: source,
+    libraryDir,
     workflow: (io) => clusterOsrc({ ...io, source, libraryDir, command: ["cluster-osrc", ...Deno.args].join(" ") }),
     printPlan: printDiscoveryPlan,
     outcome: (result) => ({ runId: result.record.runId, ...result.plan.counts }),

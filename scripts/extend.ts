@@ -47,6 +47,7 @@ async function main(): Promise<number> {
   requireExistingPath("--library", libraryDir, "nothing to extend");
   await runLibraryWorkflow(values, {
     scanSource: source,
+    libraryDir,
     workflow: (io) => extend({ ...io, source, libraryDir, command: ["extend", ...Deno.args].join(" ") }),
     printPlan: printExtendPlan,
     outcome: (result) => ({ runId: result.record.runId, ...result.plan.counts }),

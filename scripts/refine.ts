@@ -43,6 +43,7 @@ async function main(): Promise<number> {
   const source = requireFolder("--source", requireOption(values, "source", "DIR"));
   await runLibraryWorkflow(values, {
     scanSource: source,
+    libraryDir,
     workflow: (io) => refine({ ...io, source, libraryDir, command: ["refine", ...Deno.args].join(" ") }),
     printPlan: printDiscoveryPlan,
     outcome: (result) => ({ runId: result.record.runId, ...result.plan.counts }),

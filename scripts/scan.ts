@@ -20,7 +20,8 @@ const USAGE = `usage: deno task scan --source DIR [--store PATH] [--models DIR] 
 Find every face in a photo tree and keep the records in the face store. Incremental: known files are skipped,
 byte-identical copies become aliases, changed files are re-analysed, vanished files are marked missing.
 Each file's EXIF DateTimeOriginal is recorded as its capture time (none: null; the mtime is never used).
-The photos are only read, never written.
+The photos are only read, never written. A folder holding a face-set library (a manifest.json listing facesets)
+is left out: its crops are not photos.
 
   --source DIR        the photo tree (JPEG, PNG, WebP, TIFF, PSD; extensions in any case)
   --store PATH        the store file (default: ${DEFAULT_STORE_PATH})

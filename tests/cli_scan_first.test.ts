@@ -3,12 +3,12 @@
  * from an empty store and no library to new face sets, through the real script. Also what --scan must not do:
  * write into the photos, or write the library in a dry run, or re-analyse known files on a second run.
  */
-import { existsSync, mkdtempSync, readdirSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, expect, test } from "vitest";
-import { FaceStore, readLibrary } from "../lib/mod";
-import { MODELS, sharedAvailable } from "./support/fixtures";
+import { FaceStore, readLibrary, walkImages } from "../lib/mod";
+import { FACES as FACES_DIR, MODELS, sharedAvailable } from "./support/fixtures";
 import { copyPhotos, photosOf, sharedLabels } from "./support/labelled";
 import { denoChild, treeFingerprint } from "./support/scan_tree";
 
@@ -74,4 +74,38 @@ describe.skipIf(!sharedAvailable())("cluster-osrc --scan", () => {
     expect(crops).toBe(counts.exported);
     expect(treeFingerprint(BUCKET)).toEqual(photosBefore);
   }, 240_000);
+
+  test("a library inside the photo folder (or around it) is refused before anything is written", async () => {
+    for (const [library, message] of [
+      [path.join(BUCKET, "facesets"), `--library ${path.join(BUCKET, "facesets")} is inside the photo folder ${BUCKET}`],
+      [BUCKET, `--library ${BUCKET} is inside the photo folder ${BUCKET}`],
+      [TMP, `the photo folder ${BUCKET} is inside --library ${TMP}`],
+    ] as const) {
+      const run = await task(["cluster-osrc", "--source", BUCKET, "--library", library, "--store", STORE, "--scan", "--models", MODELS]);
+      expect(run.code, library).toBe(2);
+      expect(run.stderr.join("\n")).toContain(message);
+    }
+    expect(existsSync(path.join(BUCKET, "facesets"))).toBe(false);
+    expect(treeFingerprint(BUCKET)).toEqual(photosBefore);
+  }, 60_000);
+});
+
+describe("the walk leaves face-set libraries out", () => {
+  test("a folder whose manifest.json lists facesets is skipped and reported; other manifest.json files are not", async () => {
+    const root = mkdtempSync(path.join(tmpdir(), "facesets-walk-"));
+    const photo = path.join(FACES_DIR, "deepface", "img1.jpg");
+    const put = (rel: string) => {
+      mkdirSync(path.dirname(path.join(root, rel)), { recursive: true });
+      copyFileSync(photo, path.join(root, rel));
+    };
+    put("a.jpg");
+    put("library/faceset_001/face-001.png");
+    writeFileSync(path.join(root, "library", "manifest.json"), JSON.stringify({ facesets: [{ name: "faceset_001", count: 1 }] }));
+    put("album/b.jpg");
+    writeFileSync(path.join(root, "album", "manifest.json"), JSON.stringify({ title: "not a library" }));
+    const skipped: string[] = [];
+    const files = await walkImages(root, { onLibrarySkipped: (dir) => skipped.push(dir) });
+    expect(files.map((f) => path.relative(root, f.path))).toEqual(["a.jpg", path.join("album", "b.jpg")]);
+    expect(skipped).toEqual([path.join(root, "library")]);
+  });
 });

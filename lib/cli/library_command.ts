@@ -5,6 +5,7 @@
  */
 import path from "node:path";
 import { readConfigFile } from "../config";
+import { isUnder } from "../scan/scan";
 import { withFaceStore } from "../store/store";
 import type { LibraryWorkflowOptions } from "../workflows/context";
 import { requireExistingPath } from "./args";
@@ -35,6 +36,23 @@ export interface LibraryWorkflowRun<R> {
   scanHint?: string;
   /** The photo folder `--scan` scans into the store before the workflow runs (its --source or --folders). */
   scanSource?: string;
+  /** --library: refused when it and scanSource lie one inside the other. */
+  libraryDir?: string;
+}
+
+/**
+ * Refuse a library inside the photo folder (or the reverse): facesets would write crops into the photos, and the
+ * next scan would read them back as photos, so extend and refine would feed on their own output.
+ */
+export function assertLibraryOutsidePhotos(libraryDir: string, photos: string): void {
+  const lib = path.resolve(libraryDir);
+  const src = path.resolve(photos);
+  if (lib === src || isUnder(lib, src)) {
+    throw new UsageError(`--library ${libraryDir} is inside the photo folder ${photos}: facesets never writes into the photos; put the library elsewhere`);
+  }
+  if (isUnder(src, lib)) {
+    throw new UsageError(`the photo folder ${photos} is inside --library ${libraryDir}: facesets would read its own crops as photos`);
+  }
 }
 
 export function printWarnings(warnings: readonly string[]): void {
@@ -48,8 +66,9 @@ export function printWarnings(warnings: readonly string[]): void {
  */
 export async function runLibraryWorkflow<R extends { warnings: readonly string[]; recordFile?: string }>(
   values: LibraryCommandValues,
-  { workflow, printPlan, outcome, scanHint = "run deno task scan first, or add --scan", scanSource }: LibraryWorkflowRun<R>,
+  { workflow, printPlan, outcome, scanHint = "run deno task scan first, or add --scan", scanSource, libraryDir }: LibraryWorkflowRun<R>,
 ): Promise<void> {
+  if (scanSource !== undefined && libraryDir !== undefined) assertLibraryOutsidePhotos(libraryDir, scanSource);
   if (values.models !== undefined && !values.scan) throw new UsageError("--models applies only with --scan");
   const config = await readConfigFile(values.config);
   if (values.scan) {

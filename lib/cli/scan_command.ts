@@ -47,6 +47,7 @@ export async function scanWithProgress(options: ScanCommandOptions): Promise<Sca
         followSymlinks: options.followSymlinks ?? false,
         command: options.command,
         onProgress: (done, total) => progress.update(done, total),
+        onLibrarySkipped: (dir) => process.stderr.write(`skipped ${dir}: a face-set library, its crops are not photos\n`),
       });
       progress.finish();
       const line = `scanned ${summary.seen} files in ${summary.seconds.toFixed(1)} s: ${summary.analysed} analysed, ` +

@@ -29,6 +29,8 @@ export interface ScanOptions {
   /** The command line, recorded with the run. */
   command?: string;
   onProgress?: (done: number, total: number) => void;
+  /** Told of each face-set library under the source, which the scan leaves out (its crops are not photos). */
+  onLibrarySkipped?: (dir: string) => void;
   watch?: Stopwatch;
 }
 
@@ -82,7 +84,7 @@ export async function scanTree(options: ScanOptions): Promise<ScanSummary> {
   const source = path.resolve(options.source);
   const started = performance.now();
 
-  const walked = await walkImages(source, { followSymlinks: options.followSymlinks ?? false });
+  const walked = await walkImages(source, { followSymlinks: options.followSymlinks ?? false, onLibrarySkipped: options.onLibrarySkipped });
   const known = await store.knownFiles();
   const knownContent = await store.knownContent();
   await store.assertRecognizer(engine.recognizerSha256, engine.embedder.dim);

@@ -1,4 +1,4 @@
-import { lstat, readdir, realpath, stat } from "node:fs/promises";
+import { lstat, readdir, readFile, realpath, stat } from "node:fs/promises";
 import path from "node:path";
 import { IMAGE_EXTENSIONS } from "../image/load";
 
@@ -7,6 +7,8 @@ export interface WalkOptions {
   followSymlinks?: boolean;
   /** Extensions to pick up, lowercase with the dot (default: the loader's). */
   extensions?: readonly string[];
+  /** Told of each face-set library found under the root and left out (its crops are not photos). */
+  onLibrarySkipped?: (dir: string) => void;
 }
 
 export interface WalkedFile {
@@ -19,12 +21,25 @@ export interface WalkedFile {
 const SKIPPED_DIRS = new Set([".git", "@eaDir", ".Trashes", ".Spotlight-V100"]);
 
 /**
+ * Whether `dir` is a face-set library: its manifest.json is an object with a `facesets` array. Its crops would
+ * otherwise be scanned as photos and fed back into discovery. Any read or parse problem means "not a library".
+ */
+async function isFacesetLibrary(dir: string): Promise<boolean> {
+  try {
+    const json = JSON.parse(await readFile(path.join(dir, "manifest.json"), "utf8")) as unknown;
+    return typeof json === "object" && json !== null && Array.isArray((json as { facesets?: unknown }).facesets);
+  } catch {
+    return false;
+  }
+}
+
+/**
  * Image files under `root`, recursively, in a stable order (sorted by name per folder). Extensions match in any
  * case. Unreadable folders are reported through `onError` and skipped; the walk goes on.
  */
 export async function walkImages(
   root: string,
-  { followSymlinks = false, extensions = IMAGE_EXTENSIONS }: WalkOptions = {},
+  { followSymlinks = false, extensions = IMAGE_EXTENSIONS, onLibrarySkipped = () => {} }: WalkOptions = {},
   onError: (dir: string, err: unknown) => void = () => {},
 ): Promise<WalkedFile[]> {
   const out: WalkedFile[] = [];
@@ -42,6 +57,10 @@ export async function walkImages(
       names = (await readdir(dir)).sort();
     } catch (err) {
       onError(dir, err);
+      return;
+    }
+    if (names.includes("manifest.json") && await isFacesetLibrary(dir)) {
+      onLibrarySkipped(dir);
       return;
     }
     for (const name of names) {
