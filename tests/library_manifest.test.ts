@@ -13,6 +13,7 @@ import {
   addFacesets,
   appendToFaceset,
   claimedFacesetNumber,
+  completePendingWrite,
   facesetManifestJson,
   facesetName,
   facesetNumber,
@@ -24,7 +25,9 @@ import {
   nextFacesetNumber,
   parseFacesetManifest,
   parseLibraryManifest,
+  PENDING_FILE,
   readLibrary,
+  recordPendingWrite,
 } from "../lib/library/mod";
 
 let root: string;
@@ -552,5 +555,57 @@ describe("appendToFaceset", () => {
       /faceset_002: no such set with a manifest$/,
     );
     await expect(appendToFaceset(root, 7, [newFace("a.png")])).rejects.toThrow(/it is a thin era under _thin\//);
+  });
+});
+
+describe("a write killed half-way is completed by the next one (pending.ts journal)", () => {
+  /**
+   * The state a kill leaves between addFacesets' renames and its manifest write: the new folders in place, the
+   * journal beside the old top-level manifest. Made by running the real add, then putting the old manifest back.
+   */
+  async function killedAfterRenames(dir: string, sets: NewFaceset[], arrived: (name: string) => boolean) {
+    const manifestFile = path.join(dir, "manifest.json");
+    const oldManifest = await readFile(manifestFile);
+    const added = await addFacesets(dir, sets);
+    const journaled = await readJson(manifestFile);
+    await writeFile(manifestFile, oldManifest);
+    for (const set of added) if (!arrived(set.name)) await rm(set.dir, { recursive: true });
+    await recordPendingWrite(dir, { manifest: journaled, placed: added.map((s) => ({ name: s.name, dir: s.name })) });
+    return added;
+  }
+
+  test("sets whose folders arrived are listed, the others left out; readers warn until then", async () => {
+    await makeLibrary(root);
+    await killedAfterRenames(root, [newSet([newFace("p.png")]), newSet([newFace("q.png")])], (name) => name === "faceset_008");
+    const stalled = await readLibrary(root);
+    expect(stalled.manifest.facesets.map((e) => e.name)).toEqual(["faceset_001", "faceset_003"]);
+    expect(stalled.warnings.join("\n")).toContain(`${PENDING_FILE}: a write was interrupted`);
+
+    const next = await addFacesets(root, [newSet([newFace("r.png")])]);
+    expect(next.map((s) => s.name)).toEqual(["faceset_009"]); // 008 is in use again, 009 was never placed
+    const library = await readLibrary(root);
+    expect(library.manifest.facesets.map((e) => [e.name, e.count])).toEqual([
+      ["faceset_001", 2], ["faceset_003", 1], ["faceset_008", 1], ["faceset_009", 1],
+    ]);
+    expect(library.warnings).toEqual([]);
+    expect(existsSync(path.join(root, PENDING_FILE))).toBe(false);
+  });
+
+  test("extend's count: completed when the set manifest was replaced, dropped when it was not", async () => {
+    await makeLibrary(root);
+    const manifestFile = path.join(root, "manifest.json");
+    const oldManifest = await readFile(manifestFile);
+    await appendToFaceset(root, 1, [newFace("s.png")]); // faceset_001 now has 3 faces
+    const journaled = await readJson(manifestFile);
+    await writeFile(manifestFile, oldManifest);
+    await recordPendingWrite(root, { manifest: journaled, placed: [], setManifest: { dir: "faceset_001", faces: 3 } });
+    expect(await completePendingWrite(root)).toContain("completed an interrupted write");
+    expect((await readLibrary(root)).manifest.facesets.find((e) => e.name === "faceset_001")!.count).toBe(3);
+
+    await recordPendingWrite(root, { manifest: { ...journaled, facesets: [] }, placed: [], setManifest: { dir: "faceset_001", faces: 4 } });
+    const result = await appendToFaceset(root, 3, [newFace("t2.png")]);
+    expect(result.warnings.join("\n")).toContain("had not replaced faceset_001/manifest.json; dropped it");
+    expect((await readLibrary(root)).manifest.facesets.map((e) => e.name)).toEqual(["faceset_001", "faceset_003"]);
+    expect(existsSync(path.join(root, PENDING_FILE))).toBe(false);
   });
 });

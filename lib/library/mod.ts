@@ -4,3 +4,4 @@ export * from "./manifest";
 export * from "./read";
 export * from "./lock";
 export * from "./write";
+export * from "./pending";

@@ -1,6 +1,8 @@
 import { lstat, readdir, readFile, realpath, stat } from "node:fs/promises";
 import path from "node:path";
+import { existsSync } from "node:fs";
 import { LibraryError } from "./errors";
+import { pendingFile } from "./pending";
 import {
   checkCropPath,
   claimedFacesetNumber,
@@ -173,6 +175,9 @@ export async function readLibrary(dir: string, options: ReadLibraryOptions = {})
     warnings: [],
   };
   const { sets, thin, numberedFolders, warnings } = library;
+  if (existsSync(pendingFile(dir))) {
+    warnings.push(`${pendingFile(dir)}: a write was interrupted; the next command that writes this library completes it`);
+  }
   await loadSets(dir, "", sets, numberedFolders, warnings, checkCrops);
   const thinDir = path.join(dir, THIN_FOLDER);
   const thinFolders = await loadSets(thinDir, THIN_FOLDER + "/", thin, numberedFolders, warnings, checkCrops);

@@ -10,6 +10,7 @@ import process from "node:process";
 import { writeFileAtomic } from "../util/atomic";
 import { LibraryError } from "./errors";
 import { withLibraryLock } from "./lock";
+import { clearPendingWrite, completePendingWrite, recordPendingWrite } from "./pending";
 import {
   checkCropPath,
   claimedFacesetNumber,
@@ -141,6 +142,7 @@ const signature = (faces: readonly FacesetFace[]) => faces.map(faceKey).sort().j
  */
 export function addFacesets(libraryDir: string, newSets: readonly NewFaceset[]): Promise<LoadedFaceset[]> {
   return withLibraryLock(libraryDir, async () => {
+    await completePendingWrite(libraryDir);
     const library = await readLibrary(libraryDir, { checkCrops: false });
     const manifestFile = path.join(libraryDir, MANIFEST_FILE);
     if (!library.hasManifest && library.numberedFolders.length > 0) {
@@ -229,6 +231,11 @@ export function addFacesets(libraryDir: string, newSets: readonly NewFaceset[]):
           flag: "wx",
         });
       }
+      // From the first rename on, the manifest lags the folders: journal where it is going (see pending.ts).
+      await recordPendingWrite(libraryDir, {
+        manifest: libraryManifestJson(withNewEntries(library.manifest, planned)),
+        placed: planned.map((p) => ({ name: p.name, dir: path.relative(libraryDir, p.dir) })),
+      });
       for (const p of planned) {
         // rename() would replace an existing *empty* folder, so look first; the library lock keeps it true.
         if (await exists(p.dir)) {
@@ -242,17 +249,23 @@ export function addFacesets(libraryDir: string, newSets: readonly NewFaceset[]):
     } finally {
       for (const temp of pending) await rm(temp, { recursive: true, force: true });
       // Sets already in place are listed even when a later one failed, so the manifest matches the folders.
-      if (placed.length > 0) {
-        const manifest: LibraryManifest = {
-          ...library.manifest,
-          facesets: [...library.manifest.facesets, ...placed.filter((p) => !p.newSet.thin).map((p) => p.entry)],
-          thinEras: [...library.manifest.thinEras, ...placed.filter((p) => p.newSet.thin).map((p) => thinEntry(p.entry))],
-        };
-        await writeLibraryManifest(libraryDir, manifest);
-      }
+      if (placed.length > 0) await writeLibraryManifest(libraryDir, withNewEntries(library.manifest, placed));
+      await clearPendingWrite(libraryDir);
     }
     return placed.map((p) => ({ number: p.number, name: p.name, dir: p.dir, manifest: p.manifest }));
   });
+}
+
+/** The top-level manifest with the entries of `sets` appended (sets to `facesets`, thin eras to `thin_eras`). */
+function withNewEntries(
+  manifest: LibraryManifest,
+  sets: readonly { newSet: NewFaceset; entry: FacesetEntry }[],
+): LibraryManifest {
+  return {
+    ...manifest,
+    facesets: [...manifest.facesets, ...sets.filter((p) => !p.newSet.thin).map((p) => p.entry)],
+    thinEras: [...manifest.thinEras, ...sets.filter((p) => p.newSet.thin).map((p) => thinEntry(p.entry))],
+  };
 }
 
 function thinEntry(entry: FacesetEntry): ThinEra {
@@ -310,6 +323,7 @@ export function appendToFaceset(
 ): Promise<AppendResult> {
   const { skipKnownFaces = true } = options;
   return withLibraryLock(libraryDir, async () => {
+    const completed = await completePendingWrite(libraryDir);
     const library: Library = await readLibrary(libraryDir, { checkCrops: false });
     const name = facesetName(n);
     const set = library.sets.get(n);
@@ -318,7 +332,7 @@ export function appendToFaceset(
       throw new LibraryError(`${path.join(libraryDir, name)}: no such set with a manifest${hint}`);
     }
     const label = `appendToFaceset ${name}`;
-    const warnings: string[] = [];
+    const warnings: string[] = completed ? [completed] : [];
     const skipped: AppendResult["skipped"] = [];
     const inSet = new Set(set.manifest.faces.map(faceKey));
     const inCall = new Set<string>();
@@ -353,20 +367,28 @@ export function appendToFaceset(
       name: set.manifest.name ?? set.name,
       faces: [...set.manifest.faces, ...added],
     };
-    await writeFileAtomic(path.join(set.dir, MANIFEST_FILE), formatManifest(facesetManifestJson(manifest)));
-
     const manifestFile = path.join(libraryDir, MANIFEST_FILE);
     const index = library.manifest.facesets.findIndex((e) => e.name === name);
+    const counted = index < 0 ? undefined : {
+      ...library.manifest,
+      facesets: library.manifest.facesets.map((e, i) => (i === index ? { ...e, count: manifest.faces.length } : e)),
+    };
+    // The set manifest and the top-level count change in two renames: journal the second (see pending.ts).
+    if (library.hasManifest && counted) {
+      await recordPendingWrite(libraryDir, {
+        manifest: libraryManifestJson(counted),
+        placed: [],
+        setManifest: { dir: path.relative(libraryDir, set.dir), faces: manifest.faces.length },
+      });
+    }
+    await writeFileAtomic(path.join(set.dir, MANIFEST_FILE), formatManifest(facesetManifestJson(manifest)));
     if (!library.hasManifest) {
       warnings.push(`${manifestFile}: missing; ${name}'s count is only in its own manifest`);
-    } else if (index < 0) {
+    } else if (!counted) {
       warnings.push(`${manifestFile}: does not list ${name}; its count was not recorded there`);
     } else {
-      const facesets = library.manifest.facesets.map((
-        e,
-        i,
-      ) => (i === index ? { ...e, count: manifest.faces.length } : e));
-      await writeLibraryManifest(libraryDir, { ...library.manifest, facesets });
+      await writeLibraryManifest(libraryDir, counted);
+      await clearPendingWrite(libraryDir);
     }
     return { set: { ...set, manifest }, added, skipped, warnings };
   });
