@@ -20,7 +20,8 @@ const USAGE = `usage: deno task refine --library DIR --source DIR [--scan [--mod
 Cluster the faces under --source among themselves (no routing to existing identities): quality gates, outliers,
 minimum distinct photos and the export gate as in cluster-osrc; each trustworthy cluster becomes a new set with
 origin auto-cluster, numbered after the library's highest set. Faces already in a set or claimed by an earlier
-discovery are left alone, so people the library holds make no new set; existing sets are never changed.
+discovery are left alone (so a re-run adds nothing), but new photos of a person the library already holds can
+form a second set of that person: use cluster-osrc or extend to route them instead. Existing sets never change.
 
   --library DIR   the face-set library (faceset_NNN folders + manifest.json); created when absent
   --source DIR    the photos (their faces must be in the store: deno task scan --source DIR)
