@@ -143,12 +143,14 @@ describe("planDiscovery", () => {
 
   test("an outlier far from its cluster's centroid is dropped", () => {
     const dave = centre();
-    const tight = Array.from({ length: 7 }, (_, i) => face(near(dave, 0.2), `d${i}`));
-    // Halfway between Dave and a stranger: joins by single linkage, but sits far from Dave's centroid.
+    // Seven different photos of Dave (spread 0.4: ~0.14 apart; closer faces would be copies of one photo,
+    // identity.samePhotoMaxCosDist, and make no set).
+    const tight = Array.from({ length: 7 }, (_, i) => face(near(dave, 0.4), `d${i}`));
+    // Mostly a stranger, partly Dave: joins by single linkage at 0.8, but sits far from Dave's centroid.
     const stranger = centre();
-    const mid = unit(dave.map((x, d) => 0.3 * x + 0.954 * stranger[d]!));
+    const mid = unit(dave.map((x, d) => 0.25 * x + 0.968 * stranger[d]!));
     const odd = face(mid, "d_odd");
-    const single = resolveConfig({ identity: { linkage: "single", clusterMaxCosDist: 0.75 } });
+    const single = resolveConfig({ identity: { linkage: "single", clusterMaxCosDist: 0.8 } });
     const p = planDiscovery({ faces: [...tight, odd], dim: DIM, identities: [], firstNumber: 1, config: single });
     const d = p.faces.find((x) => x.faceId === odd.faceId)!;
     expect(d.cluster).toBe(p.faces[0]!.cluster);

@@ -7,7 +7,8 @@
  *  2. route: a face within `routeMaxCosDist` of an existing identity's centroid belongs to it and is dropped;
  *  3. cluster the rest among themselves at `clusterMaxCosDist` (two faces of one photo never share a cluster);
  *  4. gate each face (face_short, blur, det_score); in clusters of >= `outlierMinClusterSize` faces drop faces
- *     farther than `outlierMaxCosDist` from the cluster centroid; keep clusters with >= `minUniqueSources` photos;
+ *     farther than `outlierMaxCosDist` from the cluster centroid; keep clusters with >= `minUniqueSources` distinct
+ *     photos (faces of different files within `samePhotoMaxCosDist` are one photo: see same_photo.ts);
  *  5. export gate: face_short >= `exportMinFaceShortPx` and distance <= `exportMaxCosDist` to the set centroid;
  *  6. number the sets that still hold faces after the library's highest number, largest first.
  */
@@ -15,6 +16,7 @@ import type { RunConfig } from "../config";
 import type { FaceRow } from "../store/records";
 import { cosDist, type Identity, unitMean } from "./centroids";
 import { cluster } from "./cluster";
+import { distinctPhotoCount } from "./same_photo";
 import { type DecidedFace, decidedFace } from "./face_decision";
 import { facesetName } from "../library/manifest";
 
@@ -52,7 +54,10 @@ export interface ClusterOutcome {
   faces: number;
   gated: number;
   outliers: number;
-  /** Distinct photos (by content) among the faces left after gates and outliers. */
+  /**
+   * Distinct photos among the faces left after gates and outliers: files, with faces of different files within
+   * `samePhotoMaxCosDist` taken as one photo (distinctPhotoCount).
+   */
   uniqueSources: number;
   kept: boolean;
   /** Why a cluster was not kept, or why a kept one got no set. */
@@ -188,7 +193,9 @@ export function planDiscovery(input: DiscoveryInput): DiscoveryPlan {
   const matrix = new Float32Array(rest.length * dim);
   const photoIds = new Map<string, number>();
   const cannotLink = new Int32Array(rest.length);
+  const rowOf = new Int32Array(faces.length).fill(-1);
   rest.forEach((i, r) => {
+    rowOf[i] = r;
     const row = faces[i]!;
     matrix.set(row.embedding, r * dim);
     if (!photoIds.has(row.fileSha256)) photoIds.set(row.fileSha256, photoIds.size);
@@ -244,7 +251,7 @@ export function planDiscovery(input: DiscoveryInput): DiscoveryPlan {
         centroid = unitMean(passing.map((i) => faces[i]!.embedding), dim);
       }
     }
-    outcome.uniqueSources = new Set(passing.map((i) => faces[i]!.fileSha256)).size;
+    outcome.uniqueSources = distinctPhotoCount(passing.map((i) => rowOf[i]!), matrix, dim, cannotLink, id.samePhotoMaxCosDist);
     if (outcome.uniqueSources < id.minUniqueSources) {
       for (const i of passing) decisions[i]!.fate = "small-cluster";
       outcome.dropReason = `${outcome.uniqueSources} distinct photos < ${id.minUniqueSources}`;

@@ -7,5 +7,6 @@ export { condensedCosineDistances, condensedIndex } from "./agglomerative";
 export { exactNeighbourGraph, type GraphStats, type NeighbourGraph } from "./knn";
 export * from "./centroids";
 export * from "./face_decision";
+export * from "./same_photo";
 export * from "./discover";
 export * from "./folders";

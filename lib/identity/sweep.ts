@@ -6,12 +6,15 @@
  * Cost: for agglomerative linkages on the exact path the pairwise distances (the O(n^2 dim) part, ~1 s at 2,000 x 512)
  * are computed once and copied per threshold; only the chain merge (O(n^2), tens of ms) repeats. The result is the
  * same as calling `cluster()` per threshold, because it runs the same functions on the same numbers. DBSCAN and the
- * scalable path (n > exactMaxN) call `cluster()` per threshold.
+ * scalable path (n > exactMaxN) call `cluster()` per threshold. Kept clusters count distinct photos as discovery
+ * does (same_photo.ts): the close pairs are found once (read from the shared matrix, or by one pass of their own),
+ * so each threshold adds only a union-find over the faces.
  */
 import { agglomerateCondensed, applyCannotLink, condensedCosineDistances, rootOf } from "./agglomerative";
 import { cluster, relabel } from "./cluster";
 import { type ClusterMetrics, clusterMetrics } from "./metrics";
 import { type ClusterOptions, DEFAULT_EXACT_MAX_N } from "./options";
+import { distinctPhotosPerCluster, samePhotoPairs, samePhotoPairsFromDistances, type SamePhotoPairs } from "./same_photo";
 import type { Linkage } from "../config";
 
 export interface SweepOptions {
@@ -27,10 +30,15 @@ export interface SweepOptions {
   truth?: readonly (string | null)[];
   /** Per face: does it pass the quality gates? Faces that fail are left out of clustering (label -1). Default: all pass. */
   gate?: ArrayLike<boolean | number>;
-  /** Source (file) id per face; a cluster counts as kept with at least `minUniqueSources` distinct sources. */
+  /** Source (file) id per face; a cluster counts as kept with at least `minUniqueSources` distinct photos. */
   sourceIds?: ArrayLike<string | number>;
-  /** With `sourceIds`: distinct sources a kept cluster needs (IdentityConfig.minUniqueSources). Default 1. */
+  /** With `sourceIds`: distinct photos a kept cluster needs (IdentityConfig.minUniqueSources). Default 1. */
   minUniqueSources?: number;
+  /**
+   * With `sourceIds`: faces of different sources within this cosine distance are one photo when counting
+   * (IdentityConfig.samePhotoMaxCosDist, as discovery counts; see same_photo.ts). Default 0: count sources.
+   */
+  samePhotoMaxCosDist?: number;
   /** Faces a kept cluster needs (applies with or without `sourceIds`). Default 1. */
   minClusterSize?: number;
   /** Passed to `cluster()` (DBSCAN / scalable path). */
@@ -43,7 +51,7 @@ export interface SweepRow {
   thresholdCosDist: number;
   /** Clusters over the gated faces (singletons included). */
   clusters: number;
-  /** Clusters meeting minUniqueSources and minClusterSize: the would-be new sets. */
+  /** Clusters meeting minUniqueSources (distinct photos) and minClusterSize: the would-be new sets. */
   keptClusters: number;
   /** Faces that passed the gate (were clustered). */
   facesClustered: number;
@@ -82,6 +90,7 @@ export function sweepThresholds(embeddings: Float32Array, dim: number, options: 
   const { thresholdsCosDist, linkage, cannotLink, truth, gate, sourceIds } = options;
   const minUniqueSources = options.minUniqueSources ?? 1;
   const minClusterSize = options.minClusterSize ?? 1;
+  const samePhotoMaxCosDist = options.samePhotoMaxCosDist ?? 0;
   if (thresholdsCosDist.length === 0) fail("thresholdsCosDist is empty; give at least one threshold");
   for (const t of thresholdsCosDist) if (!(t >= 0 && t <= 2)) fail(`threshold ${t} is not a cosine distance in [0, 2]`);
   for (const [name, arr] of [["cannotLink", cannotLink], ["truth", truth], ["gate", gate], ["sourceIds", sourceIds]] as const) {
@@ -89,6 +98,7 @@ export function sweepThresholds(embeddings: Float32Array, dim: number, options: 
   }
   if (!(Number.isInteger(minUniqueSources) && minUniqueSources >= 1)) fail(`minUniqueSources must be an integer >= 1, got ${minUniqueSources}`);
   if (!(Number.isInteger(minClusterSize) && minClusterSize >= 1)) fail(`minClusterSize must be an integer >= 1, got ${minClusterSize}`);
+  if (!(samePhotoMaxCosDist >= 0 && samePhotoMaxCosDist <= 1)) fail(`samePhotoMaxCosDist must be in [0, 1], got ${samePhotoMaxCosDist}`);
 
   // The gated subset: rows of the input that take part, packed so the clustering sees a dense matrix.
   const rows: number[] = [];
@@ -118,11 +128,18 @@ export function sweepThresholds(embeddings: Float32Array, dim: number, options: 
   const shared = linkage !== "dbscan" && m <= exactMaxN;
   let D: Float32Array | undefined;
   let distancesMs = 0;
+  // Counting photos: the source of each gated face, and once for all thresholds the pairs of faces close enough to
+  // be one photo (from the shared matrix when there is one); per threshold only the union-find repeats (O(m + pairs)).
+  const photoFiles = sourceIds ? rows.map((i) => sourceIds[i]!) : undefined;
+  let photoPairs: SamePhotoPairs | undefined;
   if (shared) {
     const t0 = performance.now();
     D = condensedCosineDistances(X, m, dim);
+    if (photoFiles) photoPairs = samePhotoPairsFromDistances(D, m, samePhotoMaxCosDist);
     if (groups) applyCannotLink(D, m, groups);
     distancesMs = performance.now() - t0;
+  } else if (photoFiles) {
+    photoPairs = samePhotoPairs(X, m, dim, samePhotoMaxCosDist, { exactMaxN, scalable: options.scalable });
   }
 
   const out: SweepRow[] = thresholdsCosDist.map((threshold) => {
@@ -144,13 +161,14 @@ export function sweepThresholds(embeddings: Float32Array, dim: number, options: 
     let keptClusters = 0;
     let facesKept = 0;
     let largestCluster = 0;
-    for (const members of clusters) {
+    const photos = photoFiles ? distinctPhotosPerCluster(packed, clusters.length, photoFiles, photoPairs) : undefined;
+    clusters.forEach((members, c) => {
       largestCluster = Math.max(largestCluster, members.length);
-      if (members.length < minClusterSize) continue;
-      if (sourceIds && new Set(members.map((r) => sourceIds[rows[r]!]!)).size < minUniqueSources) continue;
+      if (members.length < minClusterSize) return;
+      if (photos && photos[c]! < minUniqueSources) return;
       keptClusters++;
       facesKept += members.length;
-    }
+    });
     const labels = new Int32Array(n).fill(-1);
     rows.forEach((i, r) => (labels[i] = packed[r]!));
     const metrics = truth ? clusterMetrics(scored.map((r) => packed[r]!), scoredTruth) : undefined;

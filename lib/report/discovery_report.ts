@@ -105,7 +105,12 @@ export function discoveryReportMarkdown(input: DiscoveryReportInput): string {
     ["cluster the rest", "clusterMaxCosDist / linkage", `${id.clusterMaxCosDist} / ${id.linkage}`],
     ["quality gate", "minFaceShortPx / minBlur / minDetScore", `${id.minFaceShortPx} / ${id.minBlur} / ${id.minDetScore}`],
     ["outlier rejection", "outlierMaxCosDist (clusters >= outlierMinClusterSize)", `${id.outlierMaxCosDist} (>= ${id.outlierMinClusterSize})`],
-    ["keep a cluster", "minUniqueSources", String(id.minUniqueSources)],
+    [
+      "keep a cluster (distinct photos; faces of different files this close are one photo)",
+      "minUniqueSources / samePhotoMaxCosDist",
+      // Records written before samePhotoMaxCosDist existed counted files (0).
+      `${id.minUniqueSources} / ${id.samePhotoMaxCosDist ?? 0}`,
+    ],
     ["export gate", "exportMinFaceShortPx / exportMaxCosDist", `${ex.exportMinFaceShortPx} / ${ex.exportMaxCosDist}`],
     ["crops", "cropSizePx", String(ex.cropSizePx)],
   ]));

@@ -81,6 +81,8 @@ export async function analyseRun(store: FaceStore, record: DiscoveryRunRecord, o
     gate: clustered.rows.map((r) => qualityGateFailures(r, config).length === 0),
     sourceIds: clustered.rows.map((r) => r.fileSha256),
     minUniqueSources: config.identity.minUniqueSources,
+    // Records written before samePhotoMaxCosDist existed counted files: 0 sweeps them as they ran.
+    samePhotoMaxCosDist: config.identity.samePhotoMaxCosDist ?? 0,
   }).rows;
 
   const all = await runFaces(store, record);
