@@ -10,3 +10,4 @@ export * from "./face_decision";
 export * from "./same_photo";
 export * from "./discover";
 export * from "./folders";
+export * from "./set_faces";

@@ -129,8 +129,9 @@ async function writeLibraryManifest(libraryDir: string, manifest: LibraryManifes
 const listed = (names: readonly string[], max = 3) =>
   names.slice(0, max).join(", ") + (names.length > max ? `, ... (${names.length} in all)` : "");
 
-/** Sorted face keys of a set: two sets with the same signature hold the same faces. */
-const signature = (faces: readonly FacesetFace[]) => faces.map(faceKey).sort().join("\n");
+/** Sorted face keys (faceKey): two face lists with the same signature hold the same faces. */
+export const faceKeySignature = (keys: readonly string[]) => [...keys].sort().join("\n");
+const signature = (faces: readonly FacesetFace[]) => faceKeySignature(faces.map(faceKey));
 
 /**
  * Add new sets to a library, numbered from nextFacesetNumber on, and append their entries to the top-level

@@ -16,7 +16,8 @@ import { claimedFacesetNumber, facesetName } from "../library/manifest";
 import { type Library, readLibrary } from "../library/read";
 import { faceKey } from "../library/write";
 import type { FaceStore } from "../store/store";
-import { datedSetFaces, storeFaceLookup } from "../workflows/split_eras";
+import { datedSetFaces, storeFaceLookup } from "../identity/set_faces";
+import { storeRecognizer } from "../workflows/context";
 import { eraScatter, type PlotFigure } from "./figures";
 
 /** One face of the set as the view shows it. */
@@ -112,8 +113,7 @@ export async function eraView(
     const sets = [...library.sets.values()].map((s) => s.name).join(", ") || "none";
     throw new RangeError(`${path.join(dir, facesetName(faceset))}: no such set with a manifest (sets: ${sets})`);
   }
-  const recognizer = store.recognizer;
-  if (!recognizer) throw new RangeError(`the store holds no faces yet; scan ${set.name}'s sources first`);
+  const recognizer = storeRecognizer(store, store.path, `scan ${set.name}'s sources first`);
   const dated = datedSetFaces(await storeFaceLookup(store), set, dir);
   const matched = dated.matched.map(({ face, row, captureTime }) => ({ key: faceKey(face), source: face.source, row, captureTime }));
   const unmatched = dated.unmatched.map(faceKey);

@@ -15,7 +15,7 @@ import { type FolderPlan, planFolderFaces } from "../identity/folders";
 import { renderFaceGroups } from "../export/faces";
 import { facesetName } from "../library/manifest";
 import { nextFacesetNumber, readLibrary, type Library } from "../library/read";
-import { addFacesets, faceKey, type NewFaceset } from "../library/write";
+import { addFacesets, faceKey, faceKeySignature, type NewFaceset } from "../library/write";
 import { isUnder } from "../scan/scan";
 import { walkImages } from "../scan/walk";
 import { latestDetectorSha256, type LibraryWorkflowOptions, type RunRecordHeader, startRun, storeRecognizer } from "./context";
@@ -107,8 +107,6 @@ async function knownPeople(library: Library): Promise<Map<string, string>> {
   return out;
 }
 
-const signature = (keys: readonly string[]) => [...keys].sort().join("\n");
-
 export async function buildFolders(options: BuildFoldersOptions): Promise<BuildFoldersResult> {
   const { store, config, dryRun = false } = options;
   const log = options.log ?? (() => {});
@@ -122,7 +120,7 @@ export async function buildFolders(options: BuildFoldersOptions): Promise<BuildF
   const library = await readLibrary(libraryDir);
   const people = await knownPeople(library);
   const existing = new Map(
-    [...library.sets.values()].map((s) => [signature(s.manifest.faces.map(faceKey)), s.name] as const),
+    [...library.sets.values()].map((s) => [faceKeySignature(s.manifest.faces.map(faceKey)), s.name] as const),
   );
   const known = [...(await store.knownFiles()).values()];
 
@@ -160,7 +158,7 @@ export async function buildFolders(options: BuildFoldersOptions): Promise<BuildF
       outcome.message = `${folder}: no face to take (${faces.length} faces in ${scannedFiles} scanned files)${partly}`;
       continue;
     }
-    const same = existing.get(signature(plan.picked.map((p) => p.row.faceId)));
+    const same = existing.get(faceKeySignature(plan.picked.map((p) => p.row.faceId)));
     if (same !== undefined) {
       outcome.status = "already-added";
       outcome.set = same;

@@ -12,14 +12,12 @@
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import type { RunConfig } from "../config";
-import { FaceIndex } from "../identity/centroids";
+import { datedSetFaces, storeFaceLookup } from "../identity/set_faces";
 import { type Era, eraDate, type EraSplit, type EraSplitMode, splitEras } from "../identity/eras";
 import { LibraryError } from "../library/errors";
 import { claimedFacesetNumber, type FacesetFace, facesetName, thinEraName } from "../library/manifest";
 import { cropPath, type LoadedFaceset, nextFacesetNumber, readLibrary, THIN_FOLDER } from "../library/read";
-import { addFacesets, faceKey, type NewFace, type NewFaceset } from "../library/write";
-import type { FaceRow } from "../store/records";
-import type { FaceStore } from "../store/store";
+import { addFacesets, faceKey, faceKeySignature, type NewFace, type NewFaceset } from "../library/write";
 import { latestDetectorSha256, type LibraryWorkflowOptions, type RunRecordHeader, startRun, storeRecognizer } from "./context";
 import { provenanceFile, type SetProvenance, writeRunRecord } from "./provenance";
 
@@ -84,52 +82,6 @@ export interface SplitErasResult {
   warnings: string[];
 }
 
-/** The store's faces, indexed for matching set faces, and the capture time of each (its file's EXIF time). */
-export interface StoreFaceLookup {
-  index: FaceIndex;
-  captureTimeOf(row: FaceRow): Date | null;
-}
-
-/** Read the store once for any number of datedSetFaces calls. */
-export async function storeFaceLookup(store: FaceStore): Promise<StoreFaceLookup> {
-  const index = new FaceIndex(await store.selectFaces());
-  const times = new Map([...(await store.knownFiles()).values()].map((f) => [f.path, f.captureTime]));
-  // Under any of the face's live paths: an alias can carry the EXIF its canonical copy lost.
-  const captureTimeOf = (row: FaceRow) => {
-    for (const p of [row.path, ...row.paths]) {
-      const t = times.get(p);
-      if (t) return t;
-    }
-    return null;
-  };
-  return { index, captureTimeOf };
-}
-
-/** A set's face with its store face (embedding) and the capture time of its file. */
-export interface DatedSetFace {
-  face: FacesetFace;
-  row: FaceRow;
-  captureTime: Date | null;
-}
-
-/** Match each face of `set` to the store (FaceIndex rules) and date it; faces with no store face are `unmatched`. */
-export function datedSetFaces(
-  lookup: StoreFaceLookup,
-  set: LoadedFaceset,
-  libraryDir: string,
-): { matched: DatedSetFace[]; unmatched: FacesetFace[] } {
-  const matched: DatedSetFace[] = [];
-  const unmatched: FacesetFace[] = [];
-  for (const face of set.manifest.faces) {
-    const hit = lookup.index.match(face, libraryDir);
-    if (hit) matched.push({ face, row: hit.row, captureTime: lookup.captureTimeOf(hit.row) });
-    else unmatched.push(face);
-  }
-  return { matched, unmatched };
-}
-
-/** Sorted face keys: two face lists with the same signature hold the same faces (as addFacesets compares them). */
-const signature = (keys: readonly string[]) => [...keys].sort().join("\n");
 
 /** Era sets made earlier from `parent`: entries (sets and thin eras) whose `parent` field names it, by number. */
 function existingChildren(library: Awaited<ReturnType<typeof readLibrary>>, parent: string): string[] {
@@ -199,12 +151,12 @@ export async function splitErasWorkflow(options: SplitErasWorkflowOptions): Prom
 
   // Already split? Every planned era is an existing set or thin era with the same faces.
   const existing = new Map<string, string>();
-  for (const set of library.sets.values()) existing.set(signature(set.manifest.faces.map(faceKey)), set.name);
+  for (const set of library.sets.values()) existing.set(faceKeySignature(set.manifest.faces.map(faceKey)), set.name);
   for (const set of library.thin.values()) {
-    existing.set(signature(set.manifest.faces.map(faceKey)), `${THIN_FOLDER}/${set.name}`);
+    existing.set(faceKeySignature(set.manifest.faces.map(faceKey)), `${THIN_FOLDER}/${set.name}`);
   }
   const children = existingChildren(library, parentName);
-  const found = split.eras.map((era) => existing.get(signature(era.keys)));
+  const found = split.eras.map((era) => existing.get(faceKeySignature(era.keys)));
 
   let status: SplitErasStatus;
   let message: string;
