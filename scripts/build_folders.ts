@@ -23,7 +23,8 @@ Each immediate subfolder of DIR is one person, sorted by hand (the folder name i
 face set (origin hand-sorted, numbered after the library's highest set, in folder-name order) with the person's
 face of every photo: in a photo with several faces, the one nearest the folder's centroid (seeded from its
 single-face photos). All of the owner's faces are kept; those below the quality or export gates are reported.
-Folders whose person already has a set are skipped, so a re-run writes no set. Scan DIR first, or add --scan.
+Folders whose person already has a set, or most of whose faces one set already holds, are skipped,
+so a re-run writes no set. Scan DIR first, or add --scan.
 
   --folders DIR   the folder of person folders (scanned: deno task scan --source DIR)
   --library DIR   the face-set library (faceset_NNN folders + manifest.json); created when absent

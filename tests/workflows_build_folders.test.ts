@@ -169,13 +169,20 @@ describe.skipIf(!sharedAvailable())("build-folders on labelled photos", () => {
     expect(changed).toEqual([path.relative(fx.library, again.recordFile!)]);
   });
 
-  test("a set with exactly the folder's faces but no person recorded is recognised by its faces", async () => {
+  test("a set another tool made of most of the folder's faces (no person, no face ids) is recognised by its faces", async () => {
     const copy = path.join(fx.root, "library-without-person");
     cpSync(fx.library, copy, { recursive: true });
     const top = JSON.parse(readFileSync(path.join(copy, "manifest.json"), "utf8"));
     for (const entry of top.facesets) delete entry.person;
     writeFileSync(path.join(copy, "manifest.json"), JSON.stringify(top));
     rmSync(path.join(copy, "faceset_009", "provenance.json"));
+    // As the owner's Python tool wrote it: faces by source and box only, and one photo of the folder missing.
+    const setFile = path.join(copy, "faceset_009", "manifest.json");
+    const set = JSON.parse(readFileSync(setFile, "utf8"));
+    for (const face of set.faces) delete face.face_id;
+    const picks = set.faces.length;
+    set.faces = set.faces.slice(1);
+    writeFileSync(setFile, JSON.stringify(set));
     const result = await buildFolders({
       folders: fx.dir("people"),
       libraryDir: copy,
@@ -186,5 +193,8 @@ describe.skipIf(!sharedAvailable())("build-folders on labelled photos", () => {
     });
     const obama = result.folders.find((o) => o.person === "obama")!;
     expect([obama.status, obama.set]).toEqual(["already-added", "faceset_009"]);
+    expect(obama.message).toBe(`obama: ${picks - 1} of its ${picks} faces are already in faceset_009; skipped`);
+    // The other people's sets were left as they were: their folders are recognised too.
+    expect(result.folders.filter((o) => o.status === "new")).toEqual([]);
   });
 });

@@ -122,6 +122,23 @@ export function facesetIdentity(set: LoadedFaceset, index: FaceIndex, libraryDir
   };
 }
 
+/**
+ * Which set (or `_thin/` era) already holds each store face: face id -> set name, matched by FaceIndex rules, so
+ * sets made by other tools (no face ids) are recognised by source and box. The first set listing a face wins.
+ */
+export function libraryFaceOwners(library: Library, index: FaceIndex): Map<string, string> {
+  const owners = new Map<string, string>();
+  for (const [sets, prefix] of [[library.sets, ""], [library.thin, "_thin/"]] as const) {
+    for (const set of sets.values()) {
+      for (const face of set.manifest.faces) {
+        const hit = index.match(face, library.dir);
+        if (hit && !owners.has(hit.row.faceId)) owners.set(hit.row.faceId, prefix + set.name);
+      }
+    }
+  }
+  return owners;
+}
+
 /** Every face set of the library (not `_thin/`) as an identity, in set-number order. */
 export function libraryIdentities(library: Library, index: FaceIndex, dim: number): Identity[] {
   const origins = new Map(library.manifest.facesets.map((e) => [e.name, e.origin]));

@@ -6,16 +6,18 @@
  * top-level entry's fields and in its provenance.json. Existing sets and entries are never touched.
  *
  * Re-running is a clean no-op: a folder whose person already has a set (top-level `person` or provenance
- * `person`), or whose picked faces are exactly an existing set's faces, is skipped with a message.
+ * `person`), or more than half of whose picked faces one existing set already holds (matched by face id, or by
+ * source and box for sets other tools made), is skipped with a message.
  */
 import { readdir, stat } from "node:fs/promises";
 import path from "node:path";
 import type { RunConfig } from "../config";
 import { type FolderPlan, planFolderFaces } from "../identity/folders";
+import { FaceIndex, libraryFaceOwners } from "../identity/centroids";
 import { renderFaceGroups } from "../export/faces";
 import { facesetName } from "../library/manifest";
 import { nextFacesetNumber, readLibrary, type Library } from "../library/read";
-import { addFacesets, faceKey, faceKeySignature, type NewFaceset } from "../library/write";
+import { addFacesets, type NewFaceset } from "../library/write";
 import { isUnder } from "../scan/scan";
 import { walkImages } from "../scan/walk";
 import { latestDetectorSha256, type LibraryWorkflowOptions, type RunRecordHeader, startRun, storeRecognizer } from "./context";
@@ -24,7 +26,7 @@ import { provenanceFile, readSetProvenance, type SetProvenance, writeRunRecord }
 export type FolderStatus =
   | "new" // becomes a new set
   | "exists" // the person already has a set
-  | "already-added" // its faces are exactly an existing set's
+  | "already-added" // most of its faces are already in one existing set
   | "not-scanned" // no file of the folder is in the store
   | "no-faces"; // scanned, but no face to take
 
@@ -107,6 +109,20 @@ async function knownPeople(library: Library): Promise<Map<string, string>> {
   return out;
 }
 
+/**
+ * The one set holding more than half of `faceIds`, if any: then the folder's person already has that set (made by
+ * an earlier build-folders, or by another tool that recorded no person), and a second set would duplicate it.
+ */
+function mostlyHeldBy(faceIds: readonly string[], owners: ReadonlyMap<string, string>): { set: string; faces: number } | undefined {
+  const held = new Map<string, number>();
+  for (const id of faceIds) {
+    const set = owners.get(id);
+    if (set !== undefined) held.set(set, (held.get(set) ?? 0) + 1);
+  }
+  const [set, faces] = [...held].sort((a, b) => b[1] - a[1])[0] ?? [];
+  return set !== undefined && faces! * 2 > faceIds.length ? { set, faces: faces! } : undefined;
+}
+
 export async function buildFolders(options: BuildFoldersOptions): Promise<BuildFoldersResult> {
   const { store, config, dryRun = false } = options;
   const log = options.log ?? (() => {});
@@ -119,9 +135,7 @@ export async function buildFolders(options: BuildFoldersOptions): Promise<BuildF
   const dim = recognizer.dim;
   const library = await readLibrary(libraryDir);
   const people = await knownPeople(library);
-  const existing = new Map(
-    [...library.sets.values()].map((s) => [faceKeySignature(s.manifest.faces.map(faceKey)), s.name] as const),
-  );
+  const owners = libraryFaceOwners(library, new FaceIndex(await store.selectFaces()));
   const known = [...(await store.knownFiles()).values()];
 
   const names = await personFolders(root);
@@ -158,11 +172,11 @@ export async function buildFolders(options: BuildFoldersOptions): Promise<BuildF
       outcome.message = `${folder}: no face to take (${faces.length} faces in ${scannedFiles} scanned files)${partly}`;
       continue;
     }
-    const same = existing.get(faceKeySignature(plan.picked.map((p) => p.row.faceId)));
-    if (same !== undefined) {
+    const holder = mostlyHeldBy(plan.picked.map((p) => p.row.faceId), owners);
+    if (holder !== undefined) {
       outcome.status = "already-added";
-      outcome.set = same;
-      outcome.message = `${person}: its faces are already ${same}; skipped`;
+      outcome.set = holder.set;
+      outcome.message = `${person}: ${holder.faces} of its ${plan.picked.length} faces are already in ${holder.set}; skipped`;
       continue;
     }
     if (partly) outcome.message = `${folder}:${partly}`;

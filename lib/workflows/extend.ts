@@ -21,7 +21,7 @@
  */
 import path from "node:path";
 import type { RunConfig } from "../config";
-import { cosDist, FaceIndex, facesetIdentity } from "../identity/centroids";
+import { cosDist, FaceIndex, facesetIdentity, libraryFaceOwners } from "../identity/centroids";
 import { exportGateFailures, qualityGateFailures } from "../identity/discover";
 import { type DecidedFace, decidedFace } from "../identity/face_decision";
 import { renderFaceGroups } from "../export/faces";
@@ -230,15 +230,7 @@ export async function extend(options: ExtendOptions): Promise<ExtendResult> {
   const library = await readLibrary(libraryDir);
   const index = new FaceIndex(await store.selectFaces());
 
-  const inLibrary = new Map<string, string>();
-  for (const [sets, prefix] of [[library.sets, ""], [library.thin, "_thin/"]] as const) {
-    for (const set of sets.values()) {
-      for (const face of set.manifest.faces) {
-        const hit = index.match(face, libraryDir);
-        if (hit && !inLibrary.has(hit.row.faceId)) inLibrary.set(hit.row.faceId, prefix + set.name);
-      }
-    }
-  }
+  const inLibrary = libraryFaceOwners(library, index);
   const recordIdentities: ExtendRunRecord["identities"] = [];
   const identities: ExtendIdentity[] = [...library.sets.values()].sort((a, b) => a.number - b.number).map((set) => {
     const all = facesetIdentity(set, index, libraryDir, dim);
