@@ -7,52 +7,15 @@ import {
   cosDist,
   type FaceRow,
   type Identity,
-  mulberry32,
-  gaussian,
   planDiscovery,
   resolveConfig,
   unitMean,
 } from "../lib/mod";
+import { syntheticFaceRow, syntheticSpace } from "./support/synthetic_faces";
 
 const DIM = 64;
-const random = mulberry32(7);
-const normal = gaussian(random);
-
-function unit(v: Float32Array): Float32Array {
-  const n = Math.hypot(...v);
-  return v.map((x) => x / n);
-}
-
-function centre(): Float32Array {
-  return unit(Float32Array.from({ length: DIM }, normal));
-}
-
-/** A face near `c`: noise of norm ~`spread`, so cosine distance ~ 1 - 1/sqrt(1 + spread^2) (0.5: ~0.11). */
-function near(c: Float32Array, spread = 0.5): Float32Array {
-  return unit(c.map((x) => x + spread * normal() / Math.sqrt(DIM)));
-}
-
-let serial = 0;
-function face(embedding: Float32Array, photo: string, quality: Partial<FaceRow> = {}): FaceRow {
-  const n = serial++;
-  return {
-    faceId: `f${String(n).padStart(4, "0")}`,
-    fileSha256: photo,
-    path: `/bucket/${photo}.jpg`,
-    paths: [`/bucket/${photo}.jpg`],
-    detIndex: 0,
-    bbox: [0, 0, 200, 200],
-    kps: null,
-    detScore: 0.9,
-    faceShortPx: 200,
-    blur: 100,
-    detSizePx: 640,
-    embedding,
-    retired: false,
-    captureTime: null,
-    ...quality,
-  };
-}
+const { unit, centre, near } = syntheticSpace(DIM, 7);
+const face = syntheticFaceRow;
 
 function identity(name: string, number: number, members: FaceRow[]): Identity {
   return {

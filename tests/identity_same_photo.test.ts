@@ -16,6 +16,7 @@ import {
   samePhotoPairs,
   sweepThresholds,
 } from "../lib/mod";
+import { syntheticFaceRow, syntheticSpace } from "./support/synthetic_faces";
 
 const DIM = 8;
 
@@ -106,37 +107,8 @@ describe("distinctPhotoCount", () => {
 
 // planDiscovery, in tests/identity_discover.test.ts's style: identity centres + noise, one face per photo.
 const PDIM = 64;
-const random = mulberry32(11);
-const normal = gaussian(random);
-
-function unit(v: Float32Array): Float32Array {
-  const n = Math.hypot(...v);
-  return v.map((x) => x / n);
-}
-const centre = () => unit(Float32Array.from({ length: PDIM }, normal));
-/** A face near `c` (noise of norm `spread`; 0.5: ~0.11 from c, ~0.2 between two such faces; 0.02: copies). */
-const near = (c: Float32Array, spread: number) => unit(c.map((x) => x + (spread * normal()) / Math.sqrt(PDIM)));
-
-let serial = 0;
-function face(embedding: Float32Array, photo: string): FaceRow {
-  const n = serial++;
-  return {
-    faceId: `s${String(n).padStart(4, "0")}`,
-    fileSha256: photo,
-    path: `/bucket/${photo}.jpg`,
-    paths: [`/bucket/${photo}.jpg`],
-    detIndex: 0,
-    bbox: [0, 0, 200, 200],
-    kps: null,
-    detScore: 0.9,
-    faceShortPx: 200,
-    blur: 100,
-    detSizePx: 640,
-    embedding,
-    retired: false,
-    captureTime: null,
-  };
-}
+const { unit, centre, near } = syntheticSpace(PDIM, 11);
+const face = syntheticFaceRow;
 
 function pairDists(rows: readonly FaceRow[]): number[] {
   const out: number[] = [];
