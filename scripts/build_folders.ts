@@ -14,6 +14,7 @@ import {
   runLibraryWorkflow,
   runMain,
   SCAN_FIRST_OPTIONS,
+  scanFirstUsage,
   textTable,
 } from "../lib/mod";
 
@@ -29,9 +30,7 @@ so a re-run writes no set. Scan DIR first, or add --scan.
   --folders DIR   the folder of person folders (scanned: deno task scan --source DIR)
   --library DIR   the face-set library (faceset_NNN folders + manifest.json); created when absent
   --store PATH    the face store (default: ${DEFAULT_STORE_PATH})
-  --scan          scan --folders into the store first (incremental, as deno task scan; also with --dry-run,
-                  which leaves only the library untouched)
-  --models DIR    with --scan: model folder (default: $FACESETS_MODELS, else models/buffalo_l, fetched on first use)
+${scanFirstUsage("--folders")}
   --config FILE   JSON overrides of the run config (thresholds: see README)
   --dry-run       print the plan, write nothing
   --json          make the last stdout line the outcome per person as one JSON object

@@ -14,6 +14,7 @@ import {
   runLibraryWorkflow,
   runMain,
   SCAN_FIRST_OPTIONS,
+  scanFirstUsage,
 } from "../lib/mod";
 
 const USAGE = `usage: deno task extend --source DIR --library DIR [--scan [--models DIR]] [--store PATH] [--config FILE] [--dry-run] [--json]
@@ -27,9 +28,7 @@ made with (faces extend added do not move it), so re-running adds nothing. Scan 
   --source DIR    the photos (their faces must be in the store: deno task scan --source DIR)
   --library DIR   the face-set library (faceset_NNN folders + manifest.json)
   --store PATH    the face store (default: ${DEFAULT_STORE_PATH})
-  --scan          scan --source into the store first (incremental, as deno task scan; also with --dry-run,
-                  which leaves only the library untouched)
-  --models DIR    with --scan: model folder (default: $FACESETS_MODELS, else models/buffalo_l, fetched on first use)
+${scanFirstUsage("--source")}
   --config FILE   JSON overrides of the run config (thresholds: see README)
   --dry-run       print what would be added, write nothing
   --json          make the last stdout line the run's counts as one JSON object

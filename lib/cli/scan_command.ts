@@ -14,6 +14,13 @@ import { FILES, Progress } from "./progress";
 /** The options of a command that can scan its source before its own work (`--scan`, `--models DIR`). */
 export const SCAN_FIRST_OPTIONS = { scan: { type: "boolean", default: false }, models: { type: "string" } } as const;
 
+/** The usage lines of SCAN_FIRST_OPTIONS, for a command whose photo folder is given by `photosFlag`. */
+export function scanFirstUsage(photosFlag: string): string {
+  return `  --scan          scan ${photosFlag} into the store first (incremental, as deno task scan; also with --dry-run,
+                  which leaves only the library untouched)
+  --models DIR    with --scan: model folder (default: $FACESETS_MODELS, else models/buffalo_l, fetched on first use)`;
+}
+
 export interface ScanCommandOptions {
   /** The photo tree (already checked to be a folder). */
   source: string;
