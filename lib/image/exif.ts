@@ -8,11 +8,11 @@
  */
 import sharp from "sharp";
 
-/** The TIFF tag of IFD0 that points at the Exif sub-IFD. */
-const TAG_EXIF_IFD_POINTER = 0x8769;
-const TAG_DATE_TIME_ORIGINAL = 0x9003;
-const TYPE_ASCII = 2;
-const TYPE_LONG = 4;
+/** The TIFF tag of IFD0 that points at the Exif sub-IFD. Exported, with the others, for writers of test EXIF. */
+export const TAG_EXIF_IFD_POINTER = 0x8769;
+export const TAG_DATE_TIME_ORIGINAL = 0x9003;
+export const TYPE_ASCII = 2;
+export const TYPE_LONG = 4;
 /** Some writers store ASCII strings as UNDEFINED. */
 const TYPE_UNDEFINED = 7;
 /** Bytes of one IFD entry: tag, type, count, value-or-offset. */

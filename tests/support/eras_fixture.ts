@@ -18,6 +18,10 @@ import {
   type FaceRow,
   FaceStore,
   renderFaces,
+  TAG_DATE_TIME_ORIGINAL,
+  TAG_EXIF_IFD_POINTER,
+  TYPE_ASCII,
+  TYPE_LONG,
   unitMean,
   cosDist,
 } from "../../lib/mod";
@@ -25,11 +29,7 @@ import { FACES } from "./fixtures";
 import { type LabelledPhoto, photosOf, scanInto, sharedLabels } from "./labelled";
 
 const TAG_ORIENTATION = 0x0112;
-const TAG_EXIF_IFD_POINTER = 0x8769;
-const TAG_DATE_TIME_ORIGINAL = 0x9003;
-const TYPE_ASCII = 2;
 const TYPE_SHORT = 3;
-const TYPE_LONG = 4;
 const EXIF_HEADER = Buffer.from("Exif\0\0", "latin1");
 
 /** "YYYY:MM:DD HH:MM:SS" of a UTC-naive Date (camera wall clock). */
