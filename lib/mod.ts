@@ -7,6 +7,7 @@ export * from "./config";
 
 export * from "./image/errors";
 export * from "./image/load";
+export * from "./image/truncation";
 export * from "./image/resize";
 export * from "./image/psd";
 export * from "./image/draw";

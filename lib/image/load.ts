@@ -4,6 +4,7 @@ import type { ImageFormat, LoadedImage, RgbImage } from "../types";
 import { sha256Bytes } from "../util/hash";
 import { ImageLoadError } from "./errors";
 import { decodePsd } from "./psd";
+import { truncationOf } from "./truncation";
 
 export interface LoadOptions {
   /** Refuse images with more pixels than this, read from the header before any decoding. */
@@ -32,15 +33,38 @@ export function sniffFormat(bytes: Uint8Array): ImageFormat | "other-image" | un
   return undefined;
 }
 
-/** Map libvips' messages onto the loader's reasons. */
-function sharpFailure(file: string, err: unknown): ImageLoadError {
+/** libvips' stand-in when its process-wide error buffer was emptied by another thread's decode. */
+const NO_REASON = /^(unknown error)?$/i;
+
+/**
+ * Map a libvips failure onto the loader's reasons. Data cut short is judged from the bytes themselves, so the
+ * stored reason is the same whatever else was decoding at the time (see truncation.ts).
+ */
+function sharpFailure(file: string, err: unknown, bytes: Uint8Array, format: ImageFormat): ImageLoadError {
+  const cut = truncationOf(bytes, format);
+  if (cut !== undefined) return new ImageLoadError(file, "truncated", cut);
   const message = String((err as Error)?.message ?? err).split("\n")[0]!.trim();
   if (/premature end|truncated|unexpected end|end of (file|stream)|not enough data|read error/i.test(message)) {
     return new ImageLoadError(file, "truncated", message);
   }
   if (/unsupported image format/i.test(message)) return new ImageLoadError(file, "not-an-image", message);
   if (/pixel limit/i.test(message)) return new ImageLoadError(file, "too-many-pixels", message);
+  if (NO_REASON.test(message)) return new ImageLoadError(file, "corrupt", "libvips could not decode it and gave no reason");
   return new ImageLoadError(file, "corrupt", message);
+}
+
+/** Run a sharp call; a failure without a reason is tried once more, when libvips usually names it. */
+async function withSharp<T>(file: string, bytes: Uint8Array, format: ImageFormat, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (first) {
+    if (!NO_REASON.test(String((first as Error)?.message ?? first).trim())) throw sharpFailure(file, first, bytes, format);
+    try {
+      return await call();
+    } catch (second) {
+      throw sharpFailure(file, second, bytes, format);
+    }
+  }
 }
 
 /** Grey or grey+alpha rasters expand to RGB as cv2.imread's BGR conversion does. */
@@ -55,13 +79,8 @@ function toRgb(data: Uint8Array, width: number, height: number, channels: number
   return { width, height, data: out };
 }
 
-async function decodeWithSharp(bytes: Uint8Array, file: string, maxPixels: number): Promise<RgbImage> {
-  let meta: Metadata;
-  try {
-    meta = await sharp(bytes).metadata();
-  } catch (err) {
-    throw sharpFailure(file, err);
-  }
+async function decodeWithSharp(bytes: Uint8Array, file: string, format: ImageFormat, maxPixels: number): Promise<RgbImage> {
+  const meta: Metadata = await withSharp(file, bytes, format, () => sharp(bytes).metadata());
   const width = meta.width ?? 0;
   const height = meta.height ?? 0;
   if (width * height > maxPixels) {
@@ -71,7 +90,7 @@ async function decodeWithSharp(bytes: Uint8Array, file: string, maxPixels: numbe
       `${width}x${height} is ${(width * height / 1e6).toFixed(1)} megapixels, over the limit of ${(maxPixels / 1e6).toFixed(1)}`,
     );
   }
-  try {
+  return withSharp(file, bytes, format, async () => {
     // rotate() with no angle applies the EXIF orientation, as cv2.imread does. ignoreIcc: OpenCV never colour-
     // manages, and sharp's default conversion from an embedded profile moved pixels by ~5 grey levels on average
     // (measured on faceapi/groups/bbt5.jpg), enough to move embeddings. failOn "error" accepts what OpenCV
@@ -82,9 +101,7 @@ async function decodeWithSharp(bytes: Uint8Array, file: string, maxPixels: numbe
       .raw({ depth: "uchar" })
       .toBuffer({ resolveWithObject: true });
     return toRgb(new Uint8Array(data.buffer, data.byteOffset, data.length), info.width, info.height, info.channels);
-  } catch (err) {
-    throw sharpFailure(file, err);
-  }
+  });
 }
 
 /**
@@ -101,7 +118,7 @@ export async function decodeImage(bytes: Uint8Array, file: string, options: Load
   }
   const raster = format === "psd"
     ? decodePsd(bytes, file, maxPixels)
-    : await decodeWithSharp(bytes, file, maxPixels);
+    : await decodeWithSharp(bytes, file, format, maxPixels);
   return { ...raster, format, sha256: knownSha256 ?? sha256Bytes(bytes), byteLength: bytes.length };
 }
 
