@@ -35,6 +35,7 @@ export function sniffFormat(bytes: Uint8Array): ImageFormat | "other-image" | un
 
 /** libvips' stand-in when its process-wide error buffer was emptied by another thread's decode. */
 const NO_REASON = /^(unknown error)?$/i;
+const NO_REASON_DETAIL = "libvips could not decode it and gave no reason";
 
 /**
  * Map a libvips failure onto the loader's reasons. Data cut short is judged from the bytes themselves, so the
@@ -49,7 +50,7 @@ function sharpFailure(file: string, err: unknown, bytes: Uint8Array, format: Ima
   }
   if (/unsupported image format/i.test(message)) return new ImageLoadError(file, "not-an-image", message);
   if (/pixel limit/i.test(message)) return new ImageLoadError(file, "too-many-pixels", message);
-  if (NO_REASON.test(message)) return new ImageLoadError(file, "corrupt", "libvips could not decode it and gave no reason");
+  if (NO_REASON.test(message)) return new ImageLoadError(file, "corrupt", NO_REASON_DETAIL);
   return new ImageLoadError(file, "corrupt", message);
 }
 
@@ -58,7 +59,8 @@ async function withSharp<T>(file: string, bytes: Uint8Array, format: ImageFormat
   try {
     return await call();
   } catch (first) {
-    if (!NO_REASON.test(String((first as Error)?.message ?? first).trim())) throw sharpFailure(file, first, bytes, format);
+    const failure = sharpFailure(file, first, bytes, format);
+    if (failure.detail !== NO_REASON_DETAIL) throw failure;
     try {
       return await call();
     } catch (second) {
