@@ -23,9 +23,7 @@ export function truncationOf(bytes: Uint8Array, format: ImageFormat): string | u
   }
 }
 
-const be16 = (b: Uint8Array, at: number) => (b[at]! << 8) | b[at + 1]!;
-const be32 = (b: Uint8Array, at: number) => ((b[at]! << 24) >>> 0) + (b[at + 1]! << 16) + (b[at + 2]! << 8) + b[at + 3]!;
-const le32 = (b: Uint8Array, at: number) => (b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16)) + b[at + 3]! * 2 ** 24;
+const viewOf = (b: Uint8Array) => new DataView(b.buffer, b.byteOffset, b.byteLength);
 
 const JPEG_EOI = 0xd9;
 const JPEG_SOS = 0xda;
@@ -33,6 +31,7 @@ const isRestartMarker = (m: number) => m >= 0xd0 && m <= 0xd7;
 
 function jpegTruncation(b: Uint8Array): string | undefined {
   const cut = `JPEG data ends after ${b.length} bytes, before its end-of-image marker`;
+  const view = viewOf(b);
   let pos = 2; // after SOI
   for (;;) {
     while (pos < b.length && b[pos] === 0xff && b[pos + 1] === 0xff) pos++; // fill bytes
@@ -45,7 +44,7 @@ function jpegTruncation(b: Uint8Array): string | undefined {
       continue;
     }
     if (pos + 4 > b.length) return cut;
-    const segmentEnd = pos + 2 + be16(b, pos + 2);
+    const segmentEnd = pos + 2 + view.getUint16(pos + 2);
     if (segmentEnd > b.length) return cut;
     pos = segmentEnd;
     if (marker !== JPEG_SOS) continue;
@@ -60,10 +59,11 @@ function jpegTruncation(b: Uint8Array): string | undefined {
 
 function pngTruncation(b: Uint8Array): string | undefined {
   const cut = `PNG data ends after ${b.length} bytes, before its IEND chunk`;
+  const view = viewOf(b);
   let pos = 8; // after the signature
   for (;;) {
     if (pos + 8 > b.length) return cut;
-    const chunkEnd = pos + 12 + be32(b, pos);
+    const chunkEnd = pos + 12 + view.getUint32(pos);
     if (chunkEnd > b.length) return cut;
     if (String.fromCharCode(b[pos + 4]!, b[pos + 5]!, b[pos + 6]!, b[pos + 7]!) === "IEND") return undefined;
     pos = chunkEnd;
@@ -72,6 +72,6 @@ function pngTruncation(b: Uint8Array): string | undefined {
 
 function webpTruncation(b: Uint8Array): string | undefined {
   if (b.length < 12) return `WebP data ends after ${b.length} bytes, inside its header`;
-  const declared = 8 + le32(b, 4);
+  const declared = 8 + viewOf(b).getUint32(4, true);
   return declared > b.length ? `WebP data ends after ${b.length} of the ${declared} bytes its header declares` : undefined;
 }
