@@ -19,7 +19,7 @@ import {
   UsageError,
 } from "../lib/mod";
 
-const USAGE = `usage: deno task analyze [--models DIR] [--json] [--draw OUT_DIR] [--config FILE] [--no-second-pass] IMAGE...
+const USAGE = `usage: deno task analyze [--models DIR] [--json] [--draw OUT_DIR] [--config FILE] [--set KEY=VALUE]... [--no-second-pass] IMAGE...
 
 Detect faces (SCRFD), align them (5 points), embed them (ArcFace) and measure quality (face_short, det_score, blur).
 
@@ -28,6 +28,8 @@ Detect faces (SCRFD), align them (5 points), embed them (ArcFace) and measure qu
                     face_short, blur, embedding}]} or {file, error}; embeddings are L2-normalised
   --draw OUT_DIR    also write each image with boxes and landmarks to OUT_DIR/<name>.faces.png
   --config FILE     JSON overrides of the run config (e.g. {"detection": {"detSizePx": 640}})
+  --set KEY=VALUE   one config setting, e.g. --set identity.minUniqueSources=4
+                    (repeatable, applied after --config, validated like it)
   --no-second-pass  strict InsightFace 0.7.3: no 128 px pass when the 640 pass finds nothing
   --help            show this help
 
@@ -46,7 +48,7 @@ async function main(): Promise<number> {
   if (parsed === HELP_PRINTED) return 0;
   const { values, positionals } = parsed;
   if (positionals.length === 0) throw new UsageError("no IMAGE given");
-  const config = await readConfigFile(values.config);
+  const config = await readConfigFile(values.config, values.set);
   if (values["no-second-pass"]) config.detection.secondPass = false;
   if (values.draw) mkdirSync(values.draw, { recursive: true });
 

@@ -23,7 +23,7 @@ import {
   UsageError,
 } from "../lib/mod";
 
-const USAGE = `usage: deno task bench [--models DIR] [--images DIR] [--limit N] [--repeats N] [--config FILE]
+const USAGE = `usage: deno task bench [--models DIR] [--images DIR] [--limit N] [--repeats N] [--config FILE] [--set KEY=VALUE]...
                         [--labels CSV]... [--skip-scan] [--skip-cluster] [--skip-labelled]
 
 Measure performance as ratios within one run (targets are printed beside them), and clustering accuracy on
@@ -43,6 +43,8 @@ labelled photos; sections print in this order:
   --limit N        use at most N images (default: all)
   --repeats N      repeat each engine and scan measurement, keep the fastest (default: 2)
   --config FILE    JSON overrides of the run config
+  --set KEY=VALUE  one config setting, e.g. --set identity.minUniqueSources=4
+                   (repeatable, applied after --config, validated like it)
   --labels CSV     labels.csv (header file,identity,...) for [labelled]; repeat or comma-separate for several
                    (default: ../shared/faces/{deepface,face_recognition,faceapi}/labels.csv)
   --skip-scan      leave out the [scan] lines
@@ -127,7 +129,7 @@ async function main(): Promise<number> {
   const { values } = parsed;
   const repeats = Number(values.repeats);
   if (!Number.isInteger(repeats) || repeats < 1) throw new UsageError(`--repeats must be a positive integer, got ${values.repeats}`);
-  const config = await readConfigFile(values.config);
+  const config = await readConfigFile(values.config, values.set);
   let files = listImages(values.images);
   if (values.limit) {
     const limit = Number(values.limit);

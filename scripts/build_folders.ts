@@ -18,7 +18,7 @@ import {
   textTable,
 } from "../lib/mod";
 
-const USAGE = `usage: deno task build-folders --folders DIR --library DIR [--scan [--models DIR]] [--store PATH] [--config FILE] [--dry-run] [--json]
+const USAGE = `usage: deno task build-folders --folders DIR --library DIR [--scan [--models DIR]] [--store PATH] [--config FILE] [--set KEY=VALUE]... [--dry-run] [--json]
 
 Each immediate subfolder of DIR is one person, sorted by hand (the folder name is the person). Each becomes a new
 face set (origin hand-sorted, numbered after the library's highest set, in folder-name order) with the person's
@@ -32,6 +32,8 @@ so a re-run writes no set. Scan DIR first, or add --scan.
   --store PATH    the face store (default: ${DEFAULT_STORE_PATH})
 ${scanFirstUsage("--folders")}
   --config FILE   JSON overrides of the run config (thresholds: see README)
+  --set KEY=VALUE one config setting, e.g. --set identity.minUniqueSources=4
+                  (repeatable, applied after --config, validated like it)
   --dry-run       print the plan, write nothing
   --json          make the last stdout line the outcome per person as one JSON object
   --help          show this help`;

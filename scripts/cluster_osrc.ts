@@ -16,7 +16,7 @@ import {
   scanFirstUsage,
 } from "../lib/mod";
 
-const USAGE = `usage: deno task cluster-osrc --source DIR --library DIR [--scan [--models DIR]] [--store PATH] [--config FILE] [--dry-run] [--json]
+const USAGE = `usage: deno task cluster-osrc --source DIR --library DIR [--scan [--models DIR]] [--store PATH] [--config FILE] [--set KEY=VALUE]... [--dry-run] [--json]
 
 Discover the people of a mixed bucket: faces near an existing identity are routed to it (and left out), the rest
 are clustered, gated and outlier-filtered, and each trustworthy cluster becomes a new face set numbered after the
@@ -27,6 +27,8 @@ library's highest set. Existing sets and manifest entries are never changed. Sca
   --store PATH    the face store (default: ${DEFAULT_STORE_PATH})
 ${scanFirstUsage("--source")}
   --config FILE   JSON overrides of the run config (thresholds: see README)
+  --set KEY=VALUE one config setting, e.g. --set identity.minUniqueSources=4
+                  (repeatable, applied after --config, validated like it)
   --dry-run       print the plan, write nothing
   --json          make the last stdout line the run's counts as one JSON object
   --help          show this help`;

@@ -17,7 +17,7 @@ import {
   scanFirstUsage,
 } from "../lib/mod";
 
-const USAGE = `usage: deno task extend --source DIR --library DIR [--scan [--models DIR]] [--store PATH] [--config FILE] [--dry-run] [--json]
+const USAGE = `usage: deno task extend --source DIR --library DIR [--scan [--models DIR]] [--store PATH] [--config FILE] [--set KEY=VALUE]... [--dry-run] [--json]
 
 Route the faces under DIR to the existing face sets: a face within routeMaxCosDist of a set's centroid that
 passes the quality gates and the export gate is appended to that set (new crop files, set manifest and top-level
@@ -30,6 +30,8 @@ made with (faces extend added do not move it), so re-running adds nothing. Scan 
   --store PATH    the face store (default: ${DEFAULT_STORE_PATH})
 ${scanFirstUsage("--source")}
   --config FILE   JSON overrides of the run config (thresholds: see README)
+  --set KEY=VALUE one config setting, e.g. --set identity.minUniqueSources=4
+                  (repeatable, applied after --config, validated like it)
   --dry-run       print what would be added, write nothing
   --json          make the last stdout line the run's counts as one JSON object
   --help          show this help`;

@@ -16,7 +16,7 @@ import {
   scanFirstUsage,
 } from "../lib/mod";
 
-const USAGE = `usage: deno task refine --library DIR --source DIR [--scan [--models DIR]] [--store PATH] [--config FILE] [--dry-run] [--json]
+const USAGE = `usage: deno task refine --library DIR --source DIR [--scan [--models DIR]] [--store PATH] [--config FILE] [--set KEY=VALUE]... [--dry-run] [--json]
 
 Cluster the faces under --source among themselves (no routing to existing identities): quality gates, outliers,
 minimum distinct photos and the export gate as in cluster-osrc; each trustworthy cluster becomes a new set with
@@ -29,6 +29,8 @@ form a second set of that person: use cluster-osrc or extend to route them inste
   --store PATH    the face store (default: ${DEFAULT_STORE_PATH})
 ${scanFirstUsage("--source")}
   --config FILE   JSON overrides of the run config (thresholds: see README)
+  --set KEY=VALUE one config setting, e.g. --set identity.minUniqueSources=4
+                  (repeatable, applied after --config, validated like it)
   --dry-run       print the plan, write nothing
   --json          make the last stdout line the run's counts as one JSON object
   --help          show this help`;

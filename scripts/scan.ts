@@ -27,6 +27,8 @@ is left out: its crops are not photos.
   --store PATH        the store file (default: ${DEFAULT_STORE_PATH})
   --models DIR        model folder (default: $FACESETS_MODELS, else models/buffalo_l, fetched on first use)
   --config FILE       JSON overrides of the run config
+  --set KEY=VALUE     one config setting, e.g. --set identity.minUniqueSources=4
+                      (repeatable, applied after --config, validated like it)
   --retry             re-analyse files recorded as noface or error
   --follow-symlinks   follow symbolic links (default: not followed, so loops cannot happen)
   --strict            exit 1 when any file could not be read as an image
@@ -52,7 +54,7 @@ async function main(): Promise<number> {
   if (parsed === HELP_PRINTED) return 0;
   const { values } = parsed;
   const source = requireFolder("--source", requireOption(values, "source", "DIR"));
-  const config = await readConfigFile(values.config);
+  const config = await readConfigFile(values.config, values.set);
   const summary = await scanWithProgress({
     source,
     storePath: values.store,

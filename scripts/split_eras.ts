@@ -22,7 +22,7 @@ import {
   withFaceStore,
 } from "../lib/mod";
 
-const USAGE = `usage: deno task split-eras --library DIR --faceset NNN [--store PATH] [--by ${ERA_SPLIT_MODES.join("|")}] [--config FILE] [--dry-run] [--json]
+const USAGE = `usage: deno task split-eras --library DIR --faceset NNN [--store PATH] [--by ${ERA_SPLIT_MODES.join("|")}] [--config FILE] [--set KEY=VALUE]... [--dry-run] [--json]
 
 Split one identity's face set into eras. Eras with at least eras.minEraFaces faces become new sets (origin
 era-split, numbered after the library's highest set, with parent, era_from, era_to and era_label in their
@@ -37,6 +37,8 @@ Crops are copied from the parent. A second identical run writes nothing.
                   both: embedding clusters ordered and labelled by median capture year
                   (default: both when any face has a capture time, else embedding)
   --config FILE   JSON overrides of the run config (section "eras": see README)
+  --set KEY=VALUE one config setting, e.g. --set identity.minUniqueSources=4
+                  (repeatable, applied after --config, validated like it)
   --dry-run       print the eras found, write nothing
   --json          make the last stdout line the run's outcome as one JSON object
   --help          show this help`;
@@ -79,7 +81,7 @@ async function main(): Promise<number> {
   }
   requireExistingPath("--library", libraryDir);
   requireExistingPath("--store", values.store, "run deno task scan first");
-  const config = await readConfigFile(values.config);
+  const config = await readConfigFile(values.config, values.set);
   const dryRun = values["dry-run"];
 
   await withFaceStore(path.resolve(values.store), { readOnly: true }, async (store) => {

@@ -14,7 +14,8 @@ type OptionSpecs = NonNullable<ParseArgsConfig["options"]>;
 export const DEFAULT_STORE_PATH = "data/facesets.duckdb";
 
 export const STORE_OPTION = { store: { type: "string", default: DEFAULT_STORE_PATH } } as const;
-export const CONFIG_OPTION = { config: { type: "string" } } as const;
+/** `--config FILE` and the repeatable `--set KEY=VALUE` (any config key, validated like the file): every command that takes one takes both. */
+export const CONFIG_OPTION = { config: { type: "string" }, set: { type: "string", multiple: true } } as const;
 export const DRY_RUN_OPTION = { "dry-run": { type: "boolean", default: false } } as const;
 export const JSON_OPTION = { json: { type: "boolean", default: false } } as const;
 const HELP_OPTION = { help: { type: "boolean", default: false } } as const;

@@ -1,3 +1,5 @@
+import { ConfigError } from "../config";
+
 /** A mistake in how a command was called: reported with the usage line, exit code 2. */
 export class UsageError extends Error {
   override name = "UsageError";
@@ -10,7 +12,7 @@ export function oneLine(err: unknown): string {
 }
 
 /**
- * Run a command's main function: exit code from its result, usage errors as exit 2, any other error as one
+ * Run a command's main function: exit code from its result, usage and config errors as exit 2, any other error as one
  * line on stderr and exit 1 (stack traces only with FACESETS_DEBUG=1).
  */
 export async function runMain(main: () => Promise<number>, usage: string): Promise<never> {
@@ -18,7 +20,8 @@ export async function runMain(main: () => Promise<number>, usage: string): Promi
   try {
     code = await main();
   } catch (err) {
-    if (err instanceof UsageError) {
+    // A config value the config refuses (file or --set) is a bad argument, like a bad option.
+    if (err instanceof UsageError || err instanceof ConfigError) {
       process.stderr.write(`error: ${err.message}\n${usage.split("\n")[0]}\n(see --help)\n`);
       code = 2;
     } else {

@@ -17,6 +17,8 @@ import { scanWithProgress } from "./scan_command";
 export interface LibraryCommandValues {
   store: string;
   config?: string;
+  /** --set KEY=VALUE, repeatable. */
+  set?: string[];
   "dry-run": boolean;
   json: boolean;
   /** SCAN_FIRST_OPTIONS, for the commands that take them. */
@@ -25,7 +27,7 @@ export interface LibraryCommandValues {
 }
 
 /** What the command hands its workflow: the store (read-only), the config, and where progress and notes go. */
-export type WorkflowIo = Required<Pick<LibraryWorkflowOptions, "store" | "storePath" | "config" | "dryRun" | "onProgress" | "log">>;
+export type WorkflowIo = Required<Pick<LibraryWorkflowOptions, "store" | "storePath" | "config" | "configSettings" | "dryRun" | "onProgress" | "log">>;
 
 export interface LibraryWorkflowRun<R> {
   workflow: (io: WorkflowIo) => Promise<R>;
@@ -60,7 +62,7 @@ export function printWarnings(warnings: readonly string[]): void {
 }
 
 /**
- * Read --config, scan the source first with --scan, check that --store exists, then run the workflow on the store opened read-only, with
+ * Read --config and --set, scan the source first with --scan, check that --store exists, then run the workflow on the store opened read-only, with
  * crop-rendering progress and its notes on stderr, and print its warnings, its plan, where its run record went
  * (or that a dry run wrote nothing) and, with --json, its outcome.
  */
@@ -70,7 +72,8 @@ export async function runLibraryWorkflow<R extends { warnings: readonly string[]
 ): Promise<void> {
   if (scanSource !== undefined && libraryDir !== undefined) assertLibraryOutsidePhotos(libraryDir, scanSource);
   if (values.models !== undefined && !values.scan) throw new UsageError("--models applies only with --scan");
-  const config = await readConfigFile(values.config);
+  const configSettings = values.set ?? [];
+  const config = await readConfigFile(values.config, configSettings);
   if (values.scan) {
     if (scanSource === undefined) throw new Error("runLibraryWorkflow: --scan needs the command's scanSource");
     // The store is facesets' own cache, so --scan updates it even in a dry run; only the library stays untouched.
@@ -84,6 +87,7 @@ export async function runLibraryWorkflow<R extends { warnings: readonly string[]
       store,
       storePath: values.store,
       config,
+      configSettings,
       dryRun,
       onProgress: (done, total) => progress.update(done, total),
       log: (line) => process.stderr.write(`${line}\n`),

@@ -16,6 +16,8 @@ export interface LibraryWorkflowOptions {
   dryRun?: boolean;
   /** The command line, for the run record (default: the command's name). */
   command?: string;
+  /** The `--set KEY=VALUE` settings `config` was made with, in order, for the run record (default none). */
+  configSettings?: readonly string[];
   /** Progress of crop rendering. */
   onProgress?: (done: number, total: number) => void;
   log?: (line: string) => void;
@@ -30,6 +32,8 @@ export interface RunRecordHeader<Kind extends string> {
   finishedAt: string;
   command: string;
   dryRun: boolean;
+  /** The `--set KEY=VALUE` config settings of the run, in the order given ([] when none; the resolved config has them applied). */
+  configSettings: string[];
 }
 
 export interface RunStart<Kind extends string> {
@@ -41,14 +45,14 @@ export interface RunStart<Kind extends string> {
 /** Start a run of `kind` now: its id (from the start time) and its record's header. */
 export function startRun<Kind extends string>(
   kind: Kind,
-  { dryRun = false, command }: Pick<LibraryWorkflowOptions, "dryRun" | "command">,
+  { dryRun = false, command, configSettings = [] }: Pick<LibraryWorkflowOptions, "dryRun" | "command" | "configSettings">,
 ): RunStart<Kind> {
   const startedAt = new Date();
   const runId = newRunId(startedAt);
   return {
     runId,
     startedAt,
-    header: { kind, runId, startedAt: startedAt.toISOString(), finishedAt: "", command: command ?? kind, dryRun },
+    header: { kind, runId, startedAt: startedAt.toISOString(), finishedAt: "", command: command ?? kind, dryRun, configSettings: [...configSettings] },
   };
 }
 
