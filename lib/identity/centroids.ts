@@ -104,6 +104,25 @@ export function cosDist(a: Float32Array, b: Float32Array): number {
   return 1 - dot;
 }
 
+/**
+ * The candidate whose centroid (`centroidOf`; candidates without one are passed over) is nearest to `embedding`,
+ * and the cosine distance to it; undefined when no candidate has a centroid. Ties go to the earlier candidate.
+ */
+export function nearestIdentity<T>(
+  embedding: Float32Array,
+  candidates: readonly T[],
+  centroidOf: (candidate: T) => Float32Array | undefined,
+): { identity: T; cosDist: number } | undefined {
+  let nearest: { identity: T; cosDist: number } | undefined;
+  for (const identity of candidates) {
+    const centroid = centroidOf(identity);
+    if (centroid === undefined) continue;
+    const d = cosDist(embedding, centroid);
+    if (nearest === undefined || d < nearest.cosDist) nearest = { identity, cosDist: d };
+  }
+  return nearest;
+}
+
 export function facesetIdentity(set: LoadedFaceset, index: FaceIndex, libraryDir: string, dim: number): Identity {
   const matched: FaceRow[] = [];
   const unmatched: FacesetFace[] = [];

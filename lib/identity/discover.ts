@@ -1,6 +1,6 @@
 /**
  * Discovery in a mixed bucket (the `cluster-osrc` plan). Pure: store faces + existing identities + config in,
- * a plan with one decision per face out; nothing is read or written here (see lib/export/discovered.ts).
+ * a plan with one decision per face out; nothing is read or written here (lib/workflows/cluster_osrc.ts does).
  *
  * The owner's pipeline, in order:
  *  1. faces already in a library set (or claimed by an earlier discovery) are left alone;
@@ -14,9 +14,9 @@
  */
 import type { RunConfig } from "../config";
 import type { FaceRow } from "../store/records";
-import { cosDist, type Identity, unitMean } from "./centroids";
+import { cosDist, type Identity, nearestIdentity, unitMean } from "./centroids";
 import { cluster } from "./cluster";
-import { distinctPhotoCount } from "./same_photo";
+import { distinctPhotoCount, photoGroups } from "./same_photo";
 import { type DecidedFace, decidedFace } from "./face_decision";
 import { facesetName } from "../library/manifest";
 
@@ -160,30 +160,26 @@ export function planDiscovery(input: DiscoveryInput): DiscoveryPlan {
 
   const owner = new Map<string, string>();
   for (const identity of identities) for (const row of identity.matched) owner.set(row.faceId, identity.name);
-  const withCentroid = identities.filter((i) => i.centroid !== undefined);
   const routedCount = new Map(identities.map((i) => [i.name, 0]));
 
   /** Faces left for clustering (not in a set, not claimed, not routed), as indices into `faces`. */
   const rest: number[] = [];
   const decisions: FaceDecision[] = faces.map((row, i) => {
-    let nearestIdentity: string | null = null;
-    let nearestCosDist: number | null = null;
-    for (const identity of withCentroid) {
-      const d = cosDist(row.embedding, identity.centroid!);
-      if (nearestCosDist === null || d < nearestCosDist) [nearestIdentity, nearestCosDist] = [identity.name, d];
-    }
+    const nearest = nearestIdentity(row.embedding, identities, (identity) => identity.centroid);
+    const nearestCosDist = nearest?.cosDist ?? null;
     const decision: FaceDecision = {
       ...decidedFace(row),
-      nearestIdentity,
+      nearestIdentity: nearest?.identity.name ?? null,
       nearestCosDist,
       fate: "small-cluster", // provisional for clustered faces: the cluster steps below set the real fate
     };
     const inSet = owner.get(row.faceId);
     if (inSet !== undefined) return { ...decision, fate: "in-library", identity: inSet };
     if (claimedFaceIds.has(row.faceId)) return { ...decision, fate: "claimed" };
-    if (route && nearestCosDist !== null && nearestCosDist <= id.routeMaxCosDist) {
-      routedCount.set(nearestIdentity!, routedCount.get(nearestIdentity!)! + 1);
-      return { ...decision, fate: "routed", identity: nearestIdentity! };
+    if (route && nearest !== undefined && nearest.cosDist <= id.routeMaxCosDist) {
+      const name = nearest.identity.name;
+      routedCount.set(name, routedCount.get(name)! + 1);
+      return { ...decision, fate: "routed", identity: name };
     }
     rest.push(i);
     return decision;
@@ -191,15 +187,11 @@ export function planDiscovery(input: DiscoveryInput): DiscoveryPlan {
 
   // Cluster what is left; faces of one photo (one content hash) may never share a cluster.
   const matrix = new Float32Array(rest.length * dim);
-  const photoIds = new Map<string, number>();
-  const cannotLink = new Int32Array(rest.length);
+  const cannotLink = photoGroups(rest.map((i) => faces[i]!));
   const rowOf = new Int32Array(faces.length).fill(-1);
   rest.forEach((i, r) => {
     rowOf[i] = r;
-    const row = faces[i]!;
-    matrix.set(row.embedding, r * dim);
-    if (!photoIds.has(row.fileSha256)) photoIds.set(row.fileSha256, photoIds.size);
-    cannotLink[r] = photoIds.get(row.fileSha256)!;
+    matrix.set(faces[i]!.embedding, r * dim);
   });
   const clustering = rest.length > 0
     ? cluster(matrix, dim, { linkage: id.linkage, maxCosDist: id.clusterMaxCosDist, cannotLink })

@@ -9,5 +9,6 @@ export * from "./centroids";
 export * from "./face_decision";
 export * from "./same_photo";
 export * from "./discover";
+export * from "./extend";
 export * from "./folders";
 export * from "./set_faces";

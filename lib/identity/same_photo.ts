@@ -14,6 +14,19 @@ import { partitionedNeighbourGraph, scalableSettings } from "./knn";
 import { type ClusterOptions, DEFAULT_EXACT_MAX_N } from "./options";
 import { forEachPairDot, gatherRows } from "./vectors";
 
+/**
+ * Cannot-link groups for clustering: one group per photo (file content hash), numbered in order of first
+ * appearance, so two faces of one photo never share a cluster.
+ */
+export function photoGroups(faces: readonly { fileSha256: string }[]): Int32Array {
+  const groups = new Map<string, number>();
+  return Int32Array.from(faces, ({ fileSha256 }) => {
+    let group = groups.get(fileSha256);
+    if (group === undefined) groups.set(fileSha256, (group = groups.size));
+    return group;
+  });
+}
+
 /** Pairs of rows (a[k] < b[k]) within the same-photo distance. */
 export interface SamePhotoPairs {
   a: Int32Array;

@@ -5,3 +5,5 @@ export * from "./read";
 export * from "./lock";
 export * from "./write";
 export * from "./pending";
+export * from "./provenance";
+export * from "./runs";

@@ -2,32 +2,15 @@
  * A run record joined back to the store: what the report and the notebooks plot. Reading only; the record says
  * which store and library it came from.
  */
-import { readFile } from "node:fs/promises";
 import type { FaceDecision } from "../identity/discover";
+import { latestRunRecord, readRunRecordJson, RunRecordError } from "../library/runs";
 import type { FaceRow } from "../store/records";
 import type { FaceStore } from "../store/store";
 import type { DiscoveryRunRecord } from "../workflows/cluster_osrc";
-import { listRunRecords } from "../workflows/provenance";
-
-export class RunRecordError extends Error {
-  override name = "RunRecordError";
-}
 
 /** Read and minimally validate a cluster-osrc run record (`<library>/_runs/<runId>.json`). */
 export async function readRunRecord(file: string): Promise<DiscoveryRunRecord> {
-  let text: string;
-  try {
-    text = await readFile(file, "utf8");
-  } catch (err) {
-    throw new RunRecordError(`${file}: cannot read run record (${(err as NodeJS.ErrnoException).code ?? err})`);
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (err) {
-    throw new RunRecordError(`${file}: not valid JSON (${(err as Error).message})`);
-  }
-  const r = json as Partial<DiscoveryRunRecord>;
+  const r = (await readRunRecordJson(file)) as Partial<DiscoveryRunRecord>;
   if (!DISCOVERY_RECORD_KINDS.includes(r.kind as string)) {
     throw new RunRecordError(`${file}: not a cluster-osrc or refine run record (kind ${JSON.stringify(r.kind)})`);
   }
@@ -45,15 +28,7 @@ const DISCOVERY_RECORD_KINDS: readonly string[] = ["cluster-osrc", "refine"];
  * into the same folder), or undefined when it has none.
  */
 export async function latestDiscoveryRecord(libraryDir: string): Promise<string | undefined> {
-  for (const file of (await listRunRecords(libraryDir)).reverse()) {
-    try {
-      const { kind } = JSON.parse(await readFile(file, "utf8")) as { kind?: unknown };
-      if (DISCOVERY_RECORD_KINDS.includes(kind as string)) return file;
-    } catch {
-      continue; // unreadable or not JSON: readRunRecord names the problem when it is asked for this file
-    }
-  }
-  return undefined;
+  return await latestRunRecord(libraryDir, DISCOVERY_RECORD_KINDS);
 }
 
 /** How a face ended, for colouring plots: an existing identity, a new set, or dropped. */

@@ -6,6 +6,7 @@
 import { mkdir, readdir } from "node:fs/promises";
 import path from "node:path";
 import { type FaceDecision, qualityGateFailures } from "../identity/discover";
+import { photoGroups } from "../identity/same_photo";
 import { type SweepRow, sweepThresholds, thresholdRange } from "../identity/sweep";
 import type { DiscoveryRunRecord } from "../workflows/cluster_osrc";
 import { readLabels, truthByPath } from "../labels/mod";
@@ -61,11 +62,7 @@ export async function analyseRun(store: FaceStore, record: DiscoveryRunRecord, o
   const config = record.config;
   // The sweep covers the faces this run clustered: neither in a set already, claimed, nor routed.
   const clustered = await runFaces(store, record, (d) => d.cluster !== undefined);
-  const photoIds = new Map<string, number>();
-  const cannotLink = Int32Array.from(clustered.rows, (r) => {
-    if (!photoIds.has(r.fileSha256)) photoIds.set(r.fileSha256, photoIds.size);
-    return photoIds.get(r.fileSha256)!;
-  });
+  const cannotLink = photoGroups(clustered.rows);
   let truth: (string | null)[] | undefined;
   if (options.labelsFile) {
     const byPath = truthByPath(await readLabels(options.labelsFile));

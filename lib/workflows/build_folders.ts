@@ -11,17 +11,16 @@
  */
 import { readdir, stat } from "node:fs/promises";
 import path from "node:path";
-import type { RunConfig } from "../config";
 import { type FolderPlan, planFolderFaces } from "../identity/folders";
 import { FaceIndex, libraryFaceOwners } from "../identity/centroids";
 import { renderFaceGroups } from "../export/faces";
 import { facesetName } from "../library/manifest";
-import { nextFacesetNumber, readLibrary, type Library } from "../library/read";
+import { nextFacesetNumber, type Library } from "../library/read";
 import { addFacesets, type NewFaceset } from "../library/write";
 import { isUnder } from "../scan/scan";
 import { walkImages } from "../scan/walk";
-import { latestDetectorSha256, type LibraryWorkflowOptions, type RunRecordHeader, startRun, storeRecognizer } from "./context";
-import { provenanceFile, readSetProvenance, type SetProvenance, writeRunRecord } from "./provenance";
+import { provenanceFile, readSetProvenance } from "../library/provenance";
+import { endRun, finishRun, latestDetectorSha256, type LibraryWorkflowOptions, openRun, recordBase, type RunRecordBase, setProvenance } from "./context";
 
 export type FolderStatus =
   | "new" // becomes a new set
@@ -52,13 +51,10 @@ export interface BuildFoldersOptions extends LibraryWorkflowOptions {
 }
 
 /** `<library>/_runs/<runId>.json` of a build-folders run. */
-export interface BuildFoldersRunRecord extends RunRecordHeader<"build-folders"> {
+export interface BuildFoldersRunRecord extends RunRecordBase<"build-folders"> {
   folders: string;
-  library: string;
-  store: string;
   detectorSha256: string | null;
   recognizerSha256: string;
-  config: RunConfig;
   /** Per person folder, in name order: status, set, counts and every face's decision. */
   people: (Omit<FolderOutcome, "plan"> & {
     seed?: FolderPlan["seed"];
@@ -124,16 +120,10 @@ function mostlyHeldBy(faceIds: readonly string[], owners: ReadonlyMap<string, st
 }
 
 export async function buildFolders(options: BuildFoldersOptions): Promise<BuildFoldersResult> {
-  const { store, config, dryRun = false } = options;
-  const log = options.log ?? (() => {});
-  const { runId, startedAt, header } = startRun("build-folders", options);
   const root = path.resolve(options.folders);
-  const libraryDir = path.resolve(options.libraryDir);
-  const storePath = path.resolve(options.storePath);
-
-  const recognizer = storeRecognizer(store, options.storePath, `scan the folders first (deno task scan --source ${root})`);
+  const run = await openRun("build-folders", options, { scanHint: `scan the folders first (deno task scan --source ${root})` });
+  const { store, config, log, library, recognizer } = run;
   const dim = recognizer.dim;
-  const library = await readLibrary(libraryDir);
   const people = await knownPeople(library);
   const owners = libraryFaceOwners(library, new FaceIndex(await store.selectFaces()));
   const known = [...(await store.knownFiles()).values()];
@@ -193,13 +183,10 @@ export async function buildFolders(options: BuildFoldersOptions): Promise<BuildF
 
   const detectorSha256 = await latestDetectorSha256(store);
   const record: BuildFoldersRunRecord = {
-    ...header,
+    ...recordBase(run),
     folders: root,
-    library: libraryDir,
-    store: storePath,
     detectorSha256,
     recognizerSha256: recognizer.sha256,
-    config,
     people: outcomes.map(({ plan, ...o }) => ({
       ...o,
       ...(plan
@@ -208,39 +195,27 @@ export async function buildFolders(options: BuildFoldersOptions): Promise<BuildF
     })),
   };
   const warnings = [...library.warnings];
-  if (dryRun) {
-    record.finishedAt = new Date().toISOString();
-    return { folders: outcomes, record, warnings };
-  }
+  if (run.dryRun) return { folders: outcomes, record: endRun(record), warnings };
 
   const fresh = outcomes.filter((o) => o.status === "new");
   const newSets: NewFaceset[] = [];
   for await (const [o, faces] of renderFaceGroups(fresh, (folder) => folder.plan!.picked, config, options.onProgress)) {
-    const provenance: SetProvenance = {
-      tool: "facesets",
-      command: "build-folders",
-      run_id: runId,
-      created_at: startedAt.toISOString(),
+    const provenance = setProvenance(run, detectorSha256, {
       source: o.folder,
-      store: storePath,
-      detector_sha256: detectorSha256,
-      recognizer_sha256: recognizer.sha256,
-      config,
       person: o.person,
       folder: o.folder,
-      claimed_face_ids: o.plan!.picked.map((p) => p.row.faceId),
-    };
+      claimedFaceIds: o.plan!.picked.map((p) => p.row.faceId),
+    });
     newSets.push({
       number: o.number!,
       origin: "hand-sorted",
-      provenance: { tool: "facesets", command: "build-folders", run_id: runId, source: o.folder },
+      provenance: { tool: "facesets", command: "build-folders", run_id: run.runId, source: o.folder },
       extra: { person: o.person },
       faces,
       files: [provenanceFile(provenance)],
     });
   }
-  if (newSets.length > 0) await addFacesets(libraryDir, newSets);
-  record.finishedAt = new Date().toISOString();
-  const recordFile = await writeRunRecord(libraryDir, runId, record);
+  if (newSets.length > 0) await addFacesets(run.libraryDir, newSets);
+  const recordFile = await finishRun(run, record);
   return { folders: outcomes, record, recordFile, warnings };
 }

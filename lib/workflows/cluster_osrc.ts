@@ -5,16 +5,15 @@
  * record. See lib/identity/discover.ts for the decisions.
  */
 import path from "node:path";
-import type { RunConfig } from "../config";
 import { FaceIndex, libraryIdentities } from "../identity/centroids";
 import { type ClusterOutcome, type DiscoveryCounts, type DiscoveryPlan, type FaceDecision, planDiscovery } from "../identity/discover";
 import { renderFaceGroups } from "../export/faces";
-import { nextFacesetNumber, readLibrary } from "../library/read";
+import { nextFacesetNumber } from "../library/read";
 import type { FacesetOrigin } from "../library/manifest";
 import { addFacesets, type NewFaceset } from "../library/write";
 import { type SourceCoverage, sourceCoverage } from "../scan/coverage";
-import { latestDetectorSha256, type LibraryWorkflowOptions, type RunRecordHeader, startRun, storeRecognizer } from "./context";
-import { claimedFaceIds, provenanceFile, type SetProvenance, writeRunRecord } from "./provenance";
+import { claimedFaceIds, provenanceFile } from "../library/provenance";
+import { endRun, finishRun, latestDetectorSha256, type LibraryWorkflowOptions, openRun, recordBase, type RunRecordBase, setProvenance } from "./context";
 
 export interface ClusterOsrcOptions extends LibraryWorkflowOptions {
   /** The mixed bucket: its faces in the store are planned. */
@@ -22,13 +21,10 @@ export interface ClusterOsrcOptions extends LibraryWorkflowOptions {
 }
 
 /** Everything a cluster-osrc run decided, as written to `<library>/_runs/<runId>.json` (camelCase keys like every facesets record; the library manifests and provenance.json keep the owner's snake_case). */
-export interface DiscoveryRunRecord extends RunRecordHeader<"cluster-osrc"> {
+export interface DiscoveryRunRecord extends RunRecordBase<"cluster-osrc"> {
   source: string;
-  library: string;
-  store: string;
   detectorSha256: string | null;
   recognizerSha256: string | null;
-  config: RunConfig;
   /** What the store knows about the source: files by extension and status, duplicates, face statistics. */
   coverage: SourceCoverage;
   /** The library before the run: existing identities, how many of their faces matched store faces. */
@@ -69,15 +65,10 @@ export async function clusterOsrc(options: ClusterOsrcOptions): Promise<ClusterO
 
 /** The discovery workflow shared by cluster-osrc and refine (lib/workflows/refine.ts). */
 export async function runDiscovery(options: ClusterOsrcOptions, mode: DiscoveryMode): Promise<DiscoveryWorkflowResult> {
-  const { store, config, dryRun = false } = options;
-  const log = options.log ?? (() => {});
-  const { runId, startedAt, header } = startRun(mode.kind, options);
-  const source = path.resolve(options.source);
-  const libraryDir = path.resolve(options.libraryDir);
-
-  const recognizer = storeRecognizer(store, options.storePath);
+  const run = await openRun(mode.kind, options);
+  const { store, config, log, library, recognizer } = run;
   const dim = recognizer.dim;
-  const library = await readLibrary(libraryDir);
+  const source = path.resolve(options.source);
   const allFaces = await store.selectFaces();
   const index = new FaceIndex(allFaces);
   const identities = libraryIdentities(library, index, dim);
@@ -97,13 +88,10 @@ export async function runDiscovery(options: ClusterOsrcOptions, mode: DiscoveryM
 
   const detectorSha256 = await latestDetectorSha256(store);
   const record: DiscoveryWorkflowResult["record"] = {
-    ...header,
+    ...recordBase(run),
     source,
-    library: libraryDir,
-    store: path.resolve(options.storePath),
     detectorSha256: detectorSha256,
     recognizerSha256: recognizer.sha256,
-    config,
     coverage: sourceCoverage(source, (await store.knownFiles()).values(), bucket),
     identities: identities.map((i) => ({
       name: i.name,
@@ -126,36 +114,20 @@ export async function runDiscovery(options: ClusterOsrcOptions, mode: DiscoveryM
     faces: plan.faces,
   };
 
-  if (dryRun) {
-    record.finishedAt = new Date().toISOString();
-    return { plan, record, warnings: library.warnings };
-  }
+  if (run.dryRun) return { plan, record: endRun(record), warnings: library.warnings };
 
   const newSets: NewFaceset[] = [];
   for await (const [set, faces] of renderFaceGroups(plan.newSets, (s) => s.faces, config, options.onProgress)) {
-    const provenance: SetProvenance = {
-      tool: "facesets",
-      command: mode.kind,
-      run_id: runId,
-      created_at: startedAt.toISOString(),
-      source,
-      store: record.store,
-      detector_sha256: detectorSha256,
-      recognizer_sha256: recognizer.sha256,
-      config,
-      cluster: set.cluster,
-      claimed_face_ids: set.claimedFaceIds,
-    };
+    const provenance = setProvenance(run, detectorSha256, { source, cluster: set.cluster, claimedFaceIds: set.claimedFaceIds });
     newSets.push({
       number: set.number,
       origin: mode.origin,
-      provenance: { tool: "facesets", command: mode.kind, run_id: runId, source },
+      provenance: { tool: "facesets", command: mode.kind, run_id: run.runId, source },
       faces,
       files: [provenanceFile(provenance)],
     });
   }
-  if (newSets.length > 0) await addFacesets(libraryDir, newSets);
-  record.finishedAt = new Date().toISOString();
-  const recordFile = await writeRunRecord(libraryDir, runId, record);
+  if (newSets.length > 0) await addFacesets(run.libraryDir, newSets);
+  const recordFile = await finishRun(run, record);
   return { plan, record, recordFile, warnings: library.warnings };
 }

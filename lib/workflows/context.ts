@@ -1,8 +1,14 @@
 /**
- * What the library workflows (build-folders, cluster-osrc, refine, extend, split-eras) share around their plans:
- * the options they are called with, the start of a run and its record, and what they need of the store.
+ * The skeleton every library workflow (build-folders, cluster-osrc, refine, extend, split-eras) shares around its
+ * plan: the options it is called with, opening a run (id, record header, the store's recognizer, the library),
+ * the fields every run record begins with, the provenance of the sets it makes, and ending the run (finishedAt;
+ * the run record is written only when the run wrote to the library).
  */
+import path from "node:path";
 import type { RunConfig } from "../config";
+import { type SetProvenance } from "../library/provenance";
+import { type Library, readLibrary } from "../library/read";
+import { writeRunRecord } from "../library/runs";
 import { newRunId } from "../store/ids";
 import type { FaceStore } from "../store/store";
 
@@ -34,6 +40,14 @@ export interface RunRecordHeader<Kind extends string> {
   dryRun: boolean;
   /** The `--set KEY=VALUE` config settings of the run, in the order given ([] when none; the resolved config has them applied). */
   configSettings: string[];
+}
+
+/** The header and the fields every library workflow's run record holds next. */
+export interface RunRecordBase<Kind extends string> extends RunRecordHeader<Kind> {
+  /** The library and the store, as absolute paths. */
+  library: string;
+  store: string;
+  config: RunConfig;
 }
 
 export interface RunStart<Kind extends string> {
@@ -69,4 +83,98 @@ export function storeRecognizer(store: FaceStore, storePath: string, scanHint = 
 /** The detector of the store's latest finished scan, for provenance; null when no run recorded one (imports). */
 export async function latestDetectorSha256(store: FaceStore): Promise<string | null> {
   return (await store.runs()).filter((r) => r.status === "done" && r.detectorSha256).at(-1)?.detectorSha256 ?? null;
+}
+
+/** An open workflow run: what every workflow reads before it plans. */
+export interface WorkflowRun<Kind extends string> extends RunStart<Kind> {
+  kind: Kind;
+  libraryDir: string;
+  storePath: string;
+  store: FaceStore;
+  config: RunConfig;
+  dryRun: boolean;
+  log: (line: string) => void;
+  recognizer: { sha256: string; dim: number };
+  library: Library;
+}
+
+export interface OpenRunOptions {
+  /** What to do when the store holds no faces (storeRecognizer's hint). */
+  scanHint?: string;
+  /**
+   * Checks of the library that come before the store's: when given, the library is read first and this runs
+   * before the recognizer is asked for (split-eras names a missing set before an empty store).
+   */
+  checkLibrary?: (library: Library) => void;
+}
+
+/** Open a run of `kind`: start it, resolve the paths, take the store's recognizer and read the library. */
+export async function openRun<Kind extends string>(
+  kind: Kind,
+  options: LibraryWorkflowOptions,
+  { scanHint, checkLibrary }: OpenRunOptions = {},
+): Promise<WorkflowRun<Kind>> {
+  const { store, config, dryRun = false } = options;
+  const start = startRun(kind, options);
+  const libraryDir = path.resolve(options.libraryDir);
+  let library: Library | undefined;
+  if (checkLibrary) {
+    library = await readLibrary(libraryDir);
+    checkLibrary(library);
+  }
+  const recognizer = storeRecognizer(store, options.storePath, scanHint);
+  library ??= await readLibrary(libraryDir);
+  return {
+    ...start,
+    kind,
+    libraryDir,
+    storePath: path.resolve(options.storePath),
+    store,
+    config,
+    dryRun,
+    log: options.log ?? (() => {}),
+    recognizer,
+    library,
+  };
+}
+
+/** The header and the shared fields of the run's record; each workflow adds its own after them. */
+export function recordBase<Kind extends string>(run: WorkflowRun<Kind>): RunRecordBase<Kind> {
+  return { ...run.header, library: run.libraryDir, store: run.storePath, config: run.config };
+}
+
+/**
+ * The provenance.json of a set the run makes: the run, the store and models, the config, then the command's own
+ * `fields` (e.g. `cluster`, `person`, era fields) and the store faces the set claims.
+ */
+export function setProvenance(
+  run: WorkflowRun<string>,
+  detectorSha256: string | null,
+  fields: { source?: string; claimedFaceIds: string[]; [key: string]: unknown },
+): SetProvenance {
+  const { source, claimedFaceIds, ...own } = fields;
+  return {
+    tool: "facesets",
+    command: run.kind,
+    run_id: run.runId,
+    created_at: run.startedAt.toISOString(),
+    ...(source !== undefined ? { source } : {}),
+    store: run.storePath,
+    detector_sha256: detectorSha256,
+    recognizer_sha256: run.recognizer.sha256,
+    config: run.config,
+    ...own,
+    claimed_face_ids: claimedFaceIds,
+  };
+}
+
+/** End a run that writes nothing (a dry run, or nothing to do): stamp finishedAt; no run record is written. */
+export function endRun<R extends { finishedAt: string }>(record: R): R {
+  record.finishedAt = new Date().toISOString();
+  return record;
+}
+
+/** End a run that wrote to the library: stamp finishedAt and write its run record; returns the record's path. */
+export async function finishRun(run: WorkflowRun<string>, record: { finishedAt: string }): Promise<string> {
+  return await writeRunRecord(run.libraryDir, run.runId, endRun(record));
 }

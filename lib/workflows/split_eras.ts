@@ -11,15 +11,14 @@
  */
 import { readFile } from "node:fs/promises";
 import path from "node:path";
-import type { RunConfig } from "../config";
 import { datedSetFaces, storeFaceLookup } from "../identity/set_faces";
 import { type Era, eraDate, type EraSplit, type EraSplitMode, splitEras } from "../identity/eras";
 import { LibraryError } from "../library/errors";
 import { claimedFacesetNumber, type FacesetFace, facesetName, thinEraName } from "../library/manifest";
-import { cropPath, type LoadedFaceset, nextFacesetNumber, readLibrary, THIN_FOLDER } from "../library/read";
+import { cropPath, type Library, type LoadedFaceset, nextFacesetNumber, THIN_FOLDER } from "../library/read";
 import { addFacesets, faceKey, faceKeySignature, type NewFace, type NewFaceset } from "../library/write";
-import { latestDetectorSha256, type LibraryWorkflowOptions, type RunRecordHeader, startRun, storeRecognizer } from "./context";
-import { provenanceFile, type SetProvenance, writeRunRecord } from "./provenance";
+import { provenanceFile } from "../library/provenance";
+import { endRun, finishRun, latestDetectorSha256, type LibraryWorkflowOptions, openRun, recordBase, type RunRecordBase, setProvenance } from "./context";
 
 /** Copies crops instead of rendering them, so it takes no progress or log callbacks. */
 export interface SplitErasWorkflowOptions extends Omit<LibraryWorkflowOptions, "onProgress" | "log"> {
@@ -53,11 +52,8 @@ export interface EraOutcome {
   faceKeys: string[];
 }
 
-export interface SplitErasRunRecord extends RunRecordHeader<"split-eras"> {
-  library: string;
-  store: string;
+export interface SplitErasRunRecord extends RunRecordBase<"split-eras"> {
   parent: string;
-  config: RunConfig;
   requestedMode: EraSplitMode | null;
   mode: EraSplitMode;
   note: string | null;
@@ -84,7 +80,7 @@ export interface SplitErasResult {
 
 
 /** Era sets made earlier from `parent`: entries (sets and thin eras) whose `parent` field names it, by number. */
-function existingChildren(library: Awaited<ReturnType<typeof readLibrary>>, parent: string): string[] {
+function existingChildren(library: Library, parent: string): string[] {
   const out: string[] = [];
   for (const e of library.manifest.facesets) if (e.extra?.parent === parent) out.push(e.name);
   for (const e of library.manifest.thinEras) {
@@ -95,20 +91,18 @@ function existingChildren(library: Awaited<ReturnType<typeof readLibrary>>, pare
 }
 
 export async function splitErasWorkflow(options: SplitErasWorkflowOptions): Promise<SplitErasResult> {
-  const { store, config, dryRun = false } = options;
-  const { runId, startedAt, header } = startRun("split-eras", options);
-  const libraryDir = path.resolve(options.libraryDir);
   const parentName = facesetName(options.faceset);
-
-  const library = await readLibrary(libraryDir);
-  const parent = library.sets.get(options.faceset);
-  if (!parent) {
-    const hint = library.thin.has(options.faceset)
-      ? ` (it is a thin era under ${THIN_FOLDER}/; only sets in the library are split)`
-      : ` (sets: ${[...library.sets.values()].map((s) => s.name).join(", ") || "none"})`;
-    throw new LibraryError(`${path.join(libraryDir, parentName)}: no such set with a manifest${hint}`);
-  }
-  const recognizer = storeRecognizer(store, options.storePath);
+  const run = await openRun("split-eras", options, {
+    checkLibrary: (library) => {
+      if (library.sets.has(options.faceset)) return;
+      const hint = library.thin.has(options.faceset)
+        ? ` (it is a thin era under ${THIN_FOLDER}/; only sets in the library are split)`
+        : ` (sets: ${[...library.sets.values()].map((s) => s.name).join(", ") || "none"})`;
+      throw new LibraryError(`${path.join(library.dir, parentName)}: no such set with a manifest${hint}`);
+    },
+  });
+  const { store, config, library, recognizer, libraryDir } = run;
+  const parent = library.sets.get(options.faceset)!;
   const dim = recognizer.dim;
 
   const { matched, unmatched } = datedSetFaces(await storeFaceLookup(store), parent, libraryDir);
@@ -174,18 +168,15 @@ export async function splitErasWorkflow(options: SplitErasWorkflowOptions): Prom
       libraryDir,
     );
   } else {
-    status = dryRun ? "dry-run" : "split";
+    status = run.dryRun ? "dry-run" : "split";
     const sets = outcomes.filter((o) => !o.thin).length;
     message = `${parentName}: ${split.eras.length} eras by ${split.mode}: ${sets} new set(s), ` +
-      `${split.eras.length - sets} thin era(s)` + (dryRun ? "; dry run, nothing written" : "");
+      `${split.eras.length - sets} thin era(s)` + (run.dryRun ? "; dry run, nothing written" : "");
   }
 
   const record: SplitErasRunRecord = {
-    ...header,
-    library: libraryDir,
-    store: path.resolve(options.storePath),
+    ...recordBase(run),
     parent: parentName,
-    config,
     requestedMode: split.requested ?? null,
     mode: split.mode,
     note: split.note ?? null,
@@ -196,10 +187,7 @@ export async function splitErasWorkflow(options: SplitErasWorkflowOptions): Prom
     dated: split.dated,
     eras: outcomes,
   };
-  if (status !== "split") {
-    record.finishedAt = new Date().toISOString();
-    return { status, message, record, split, written: [], warnings };
-  }
+  if (status !== "split") return { status, message, record: endRun(record), split, written: [], warnings };
 
   const detectorSha256 = await latestDetectorSha256(store);
   const newSets: NewFaceset[] = [];
@@ -212,24 +200,16 @@ export async function splitErasWorkflow(options: SplitErasWorkflowOptions): Prom
       era_to: outcome.to,
       era_label: era.label,
     };
-    const provenance: SetProvenance = {
-      tool: "facesets",
-      command: "split-eras",
-      run_id: runId,
-      created_at: startedAt.toISOString(),
-      store: record.store,
-      detector_sha256: detectorSha256,
-      recognizer_sha256: recognizer.sha256,
-      config,
+    const provenance = setProvenance(run, detectorSha256, {
       ...eraFields,
       era_mode: split.mode,
       era_median_year: era.medianYear,
       era_mean_parent_cos_dist: era.meanParentCosDist,
-      claimed_face_ids: era.members.map((i) => matched[i]!.row.faceId),
-    };
+      claimedFaceIds: era.members.map((i) => matched[i]!.row.faceId),
+    });
     newSets.push({
       origin: "era-split",
-      provenance: { tool: "facesets", command: "split-eras", run_id: runId, parent: parentName },
+      provenance: { tool: "facesets", command: "split-eras", run_id: run.runId, parent: parentName },
       extra: eraFields,
       faces,
       files: [provenanceFile(provenance)],
@@ -238,8 +218,7 @@ export async function splitErasWorkflow(options: SplitErasWorkflowOptions): Prom
   }
   const written = await addFacesets(libraryDir, newSets);
   written.forEach((set, k) => (outcomes[k]!.target = (newSets[k]!.thin ? `${THIN_FOLDER}/` : "") + set.name));
-  record.finishedAt = new Date().toISOString();
-  const recordFile = await writeRunRecord(libraryDir, runId, record);
+  const recordFile = await finishRun(run, record);
   return { status, message, record, split, written, recordFile, warnings };
 }
 

@@ -1,16 +1,13 @@
 /**
- * Provenance of sets a facesets command made: `<set>/provenance.json` (written with the set, never changed) and
- * run records under `<library>/_runs/`. Run records hold every number and per-face decision of a run, so the
- * report (and a person) can explain it later without re-running anything.
+ * Provenance of sets a facesets command made: `<set>/provenance.json`, written with the set and never changed.
+ * The run that made a set is recorded beside it under `<library>/_runs/` (runs.ts).
  */
-import { mkdir, readdir, readFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import path from "node:path";
-import type { Library } from "../library/read";
-import { LibraryError } from "../library/errors";
-import { writeFileAtomic } from "../util/atomic";
+import type { Library } from "./read";
+import { LibraryError } from "./errors";
 
 export const PROVENANCE_FILE = "provenance.json";
-export const RUNS_FOLDER = "_runs";
 
 /** What every new set records about the run that made it (JSON keys as written). */
 export interface SetProvenance {
@@ -64,20 +61,4 @@ export async function claimedFaceIds(library: Library): Promise<Set<string>> {
     for (const id of ids as string[]) out.add(id);
   }
   return out;
-}
-
-/** Write a run record as `<library>/_runs/<runId>.json` (atomically); returns its path. */
-export async function writeRunRecord(libraryDir: string, runId: string, record: unknown): Promise<string> {
-  const dir = path.join(libraryDir, RUNS_FOLDER);
-  await mkdir(dir, { recursive: true });
-  const file = path.join(dir, `${runId}.json`);
-  await writeFileAtomic(file, JSON.stringify(record, null, 1) + "\n");
-  return file;
-}
-
-/** The run records of a library, oldest first. */
-export async function listRunRecords(libraryDir: string): Promise<string[]> {
-  const dir = path.join(libraryDir, RUNS_FOLDER);
-  const names = await readdir(dir).catch(() => [] as string[]);
-  return names.filter((n) => n.endsWith(".json")).sort().map((n) => path.join(dir, n));
 }
