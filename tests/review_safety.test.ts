@@ -1,0 +1,161 @@
+/**
+ * The review server's refusals (issue 12 point 4): only loopback; no token, a foreign Host or a foreign Origin on a
+ * POST is 403; a path that tries to leave the library is 403 and never reaches the file system; files only by id.
+ * The rules as pure functions first (table), then over a real socket against a hand-made library.
+ */
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { request } from "node:http";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import sharp from "sharp";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { DEFAULT_CONFIG } from "../lib/mod";
+import { checkRequest, refusedPath, type ReviewServer, startReviewServer } from "../lib/review/mod";
+
+const TOKEN = "a".repeat(64);
+const PORT = 4567;
+const HOST = `127.0.0.1:${PORT}`;
+
+describe("checkRequest", () => {
+  const ok = { method: "GET", url: `/api/sets?t=${TOKEN}`, headers: { host: HOST } };
+  test.each([
+    ["token in the query", ok, true],
+    ["token in the header", { method: "GET", url: "/api/sets", headers: { host: HOST, "x-facesets-token": TOKEN } }, true],
+    ["no token", { ...ok, url: "/api/sets" }, false],
+    ["a token one character short", { ...ok, url: `/api/sets?t=${TOKEN.slice(1)}` }, false],
+    ["a wrong token of the right length", { ...ok, url: `/api/sets?t=${"b".repeat(64)}` }, false],
+    ["Host localhost (DNS rebinding names)", { ...ok, headers: { host: `localhost:${PORT}` } }, false],
+    ["Host of another port", { ...ok, headers: { host: `127.0.0.1:${PORT + 1}` } }, false],
+    ["a foreign Host", { ...ok, headers: { host: "evil.example:4567" } }, false],
+    ["no Host", { ...ok, headers: {} }, false],
+    ["POST from the page's origin", { ...ok, method: "POST", headers: { host: HOST, origin: `http://${HOST}` } }, true],
+    ["POST without Origin (a client holding the token)", { ...ok, method: "POST" }, true],
+    ["POST from a foreign Origin", { ...ok, method: "POST", headers: { host: HOST, origin: "http://evil.example" } }, false],
+    ["POST from localhost as Origin", { ...ok, method: "POST", headers: { host: HOST, origin: `http://localhost:${PORT}` } }, false],
+    ["GET with a foreign Origin (reads need the token anyway)", { ...ok, headers: { host: HOST, origin: "http://evil.example" } }, true],
+    ["PUT", { ...ok, method: "PUT" }, false],
+  ])("%s", (_name, facts, allowed) => {
+    expect(checkRequest(facts, { token: TOKEN, port: PORT }).ok).toBe(allowed);
+  });
+});
+
+describe("refusedPath", () => {
+  test.each([
+    ["/img/c0123456789abcdef01234567", false],
+    ["/", false],
+    ["/../etc/passwd", true],
+    ["/img/../../secret.txt", true],
+    ["/img/%2e%2e/secret.txt", true],
+    ["/img/..%2fsecret.txt", true],
+    ["/img/a\\b", true],
+    ["/img/%00", true],
+    ["/img/%zz", true],
+  ])("%s refused: %s", (p, refused) => {
+    expect(refusedPath(p) !== undefined).toBe(refused);
+  });
+});
+
+/** A raw HTTP request (fetch cannot set Host), answering status and body. */
+function raw(port: number, method: string, target: string, headers: Record<string, string>, body?: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: "127.0.0.1", port, method, path: target, headers, setHost: false }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (c: Buffer) => chunks.push(c));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString("utf8") }));
+    });
+    req.on("error", reject);
+    req.end(body);
+  });
+}
+
+describe("the review server over a socket", () => {
+  const root = mkdtempSync(path.join(tmpdir(), "facesets-review-safety-"));
+  const library = path.join(root, "library");
+  const SECRET = "the owner's private notes";
+  let server: ReviewServer;
+  let host: string;
+  const get = (target: string, headers: Record<string, string> = {}) => raw(server.port, "GET", target, { host, ...headers });
+
+  beforeAll(async () => {
+    mkdirSync(path.join(library, "faceset_001"), { recursive: true });
+    writeFileSync(path.join(root, "secret.txt"), SECRET);
+    const png = await sharp({ create: { width: 64, height: 64, channels: 3, background: "#808080" } }).png().toBuffer();
+    writeFileSync(path.join(library, "faceset_001", "face_a.png"), png);
+    const face = { source: path.join(root, "photo.jpg"), bbox: [0, 0, 10, 10], det_score: 0.9, face_short: 10, blur: 50, crop: "face_a.png", centroid_cos_dist: 0.1 };
+    writeFileSync(path.join(library, "faceset_001", "manifest.json"), JSON.stringify({ name: "faceset_001", faces: [face] }));
+    writeFileSync(path.join(library, "manifest.json"), JSON.stringify({ facesets: [{ name: "faceset_001", count: 1, origin: "hand-sorted" }] }));
+    server = await startReviewServer({ libraryDir: library, config: DEFAULT_CONFIG, token: TOKEN });
+    host = `127.0.0.1:${server.port}`;
+  });
+  afterAll(async () => {
+    await server?.close();
+  });
+
+  test("listens on the loopback address only, and prints its address with the token", () => {
+    expect(server.url).toBe(`http://127.0.0.1:${server.port}/?t=${TOKEN}`);
+  });
+
+  test("with the token and the loopback Host, the page, its views and a registered image are served", async () => {
+    expect((await get(`/?t=${TOKEN}`)).status).toBe(200);
+    const sets = await get(`/api/sets?t=${TOKEN}`);
+    expect(sets.status).toBe(200);
+    const view = JSON.parse(sets.body) as { sets: { tiles: { thumb: string }[] }[] };
+    const thumb = view.sets[0]!.tiles[0]!.thumb;
+    const image = await get(`/img/${thumb}?t=${TOKEN}`);
+    expect(image.status).toBe(200);
+    expect(server.thumbnails.stats.made).toBe(1);
+  });
+
+  test("no token: 403 for pages, views, images and assets", async () => {
+    for (const target of ["/", "/api/sets", "/api/runs", "/assets/app.js", "/img/c0123456789abcdef012345678"]) {
+      expect((await get(target)).status, target).toBe(403);
+    }
+  });
+
+  test("a foreign Host (DNS rebinding) is refused even with the token", async () => {
+    expect((await get(`/api/sets?t=${TOKEN}`, { host: `evil.example:${server.port}` })).status).toBe(403);
+    expect((await get(`/api/sets?t=${TOKEN}`, { host: `localhost:${server.port}` })).status).toBe(403);
+  });
+
+  test("a state-changing request from a foreign Origin is refused before it is read", async () => {
+    const body = JSON.stringify({ verb: "name", set: "faceset_001", person: "Mallory" });
+    const foreign = await raw(server.port, "POST", `/api/decide?t=${TOKEN}`, {
+      host,
+      origin: "http://evil.example",
+      "content-type": "application/json",
+    }, body);
+    expect(foreign.status).toBe(403);
+    expect(foreign.body).toContain("Origin");
+    // The same request from the page's own origin passes the checks (and is refused only because no curation is wired here).
+    const own = await raw(server.port, "POST", `/api/decide?t=${TOKEN}`, {
+      host,
+      origin: `http://${host}`,
+      "content-type": "application/json",
+    }, body);
+    expect(own.status).toBe(400);
+    expect(own.body).toContain("not available");
+  });
+
+  test("paths that try to leave the library are refused and nothing outside it is served", async () => {
+    for (const target of ["/img/../../secret.txt", "/../secret.txt", "/img/%2e%2e%2fsecret.txt", "/assets/..%2f..%2f..%2fsecret.txt"]) {
+      const res = await get(`${target}?t=${TOKEN}`);
+      expect(res.status, target).toBe(403);
+      expect(res.body).not.toContain(SECRET);
+    }
+    // A well-formed id the server never handed out is simply unknown.
+    const unknown = await get(`/img/c${"0".repeat(24)}?t=${TOKEN}`);
+    expect(unknown.status).toBe(404);
+    expect((await get(`/secret.txt?t=${TOKEN}`)).status).toBe(404);
+  });
+
+  test("answers carry a policy that forbids outside resources and framing", async () => {
+    const res = await new Promise<string>((resolve, reject) => {
+      request({ host: "127.0.0.1", port: server.port, path: `/?t=${TOKEN}` }, (r) => {
+        r.resume();
+        resolve(String(r.headers["content-security-policy"]));
+      }).on("error", reject).end();
+    });
+    expect(res).toContain("default-src 'none'");
+    expect(res).toContain("frame-ancestors 'none'");
+  });
+});
