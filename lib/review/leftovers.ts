@@ -6,11 +6,10 @@
  * TODO(review): computed here from the run records because no shared leftovers function was on main when this was
  * written (issue 15 item 3 builds one for the report); switch to it once it lands, so the page and the report agree.
  */
-import { readFile } from "node:fs/promises";
-import { cosDist, type Identity, libraryFaceOwners, libraryIdentities, unitMean } from "../identity/centroids";
+import { type Identity, libraryFaceOwners, libraryIdentities, nearestIdentity, unitMean } from "../identity/centroids";
 import type { ClusterOutcome, FaceDecision, FaceFate } from "../identity/discover";
 import type { Library } from "../library/read";
-import { listRunRecords } from "../workflows/provenance";
+import { listRunRecords, readRunRecordJson } from "../library/runs";
 import type { Register, StoreSnapshot } from "./view";
 
 /** The fates of faces a discovery run left out of every set (routed and claimed faces belong to a set already). */
@@ -74,9 +73,9 @@ async function latestDiscoveryRecords(libraryDir: string, notes: string[]): Prom
   for (const file of await listRunRecords(libraryDir)) {
     let r: Partial<DiscoveryRecordLike>;
     try {
-      r = JSON.parse(await readFile(file, "utf8")) as Partial<DiscoveryRecordLike>;
+      r = (await readRunRecordJson(file)) as Partial<DiscoveryRecordLike>;
     } catch (err) {
-      notes.push(`${file}: not readable (${(err as Error).message.split("\n")[0]})`);
+      notes.push((err as Error).message.split("\n")[0]!);
       continue;
     }
     if (!DISCOVERY_KINDS.includes(r.kind ?? "") || r.dryRun) continue;
@@ -90,13 +89,8 @@ async function latestDiscoveryRecords(libraryDir: string, notes: string[]): Prom
 }
 
 function nearest(vector: Float32Array, identities: readonly Identity[]): { set: string | null; dist: number | null } {
-  let best: { set: string | null; dist: number | null } = { set: null, dist: null };
-  for (const identity of identities) {
-    if (!identity.centroid) continue;
-    const d = cosDist(vector, identity.centroid);
-    if (best.dist === null || d < best.dist) best = { set: identity.name, dist: d };
-  }
-  return best;
+  const hit = nearestIdentity(vector, identities, (i) => i.centroid);
+  return hit ? { set: hit.identity.name, dist: hit.cosDist } : { set: null, dist: null };
 }
 
 function whyMissed(outcome: ClusterOutcome | undefined): string {

@@ -3,7 +3,6 @@
  * the run records. The page renders them as they are; nothing here knows HTML. Files the page may show are never
  * named by path in a view: the builder hands each one to `register`, which answers an opaque id (see server.ts).
  */
-import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { cosDist, FaceIndex, unitMean } from "../identity/centroids";
 import type { FacesetFace } from "../library/manifest";
@@ -11,7 +10,7 @@ import { cropPath, type Library, type LoadedFaceset } from "../library/read";
 import type { FaceRow } from "../store/records";
 import { FaceStore } from "../store/store";
 import type { BBox } from "../types";
-import { listRunRecords } from "../workflows/provenance";
+import { listRunRecords, readRunRecordJson } from "../library/runs";
 
 /** A file the page may ask for, by the id `register` gave it. */
 export type ServedFile =
@@ -180,9 +179,9 @@ export async function buildRunsView(libraryDir: string): Promise<{ runs: RunView
   for (const file of (await listRunRecords(libraryDir)).reverse()) {
     let r: { [key: string]: unknown };
     try {
-      r = JSON.parse(await readFile(file, "utf8")) as { [key: string]: unknown };
+      r = (await readRunRecordJson(file)) as { [key: string]: unknown };
     } catch (err) {
-      problems.push(`${file}: ${(err as Error).message.split("\n")[0]}`);
+      problems.push((err as Error).message.split("\n")[0]!);
       continue;
     }
     const text = (v: unknown) => (typeof v === "string" ? v : "");
