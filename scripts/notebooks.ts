@@ -33,24 +33,10 @@
  */
 import { spawnSync } from "node:child_process";
 import { existsSync, readdirSync } from "node:fs";
-import { copyFile, mkdir, readFile, rm } from "node:fs/promises";
-import { basename, dirname, join, relative, resolve } from "node:path";
+import { mkdir, rm } from "node:fs/promises";
+import { basename, join, relative, resolve } from "node:path";
 import process from "node:process";
-import {
-  addFacesets,
-  clusterOsrc,
-  cosDist,
-  DEFAULT_CONFIG,
-  FaceStore,
-  openEngineFromModelsDir,
-  readLabels,
-  renderFaces,
-  scanTree,
-  unitMean,
-  writeFileAtomic,
-} from "../lib/mod";
-// The fixture stamps capture times into photo copies as the eras tests do (test tooling, not part of lib).
-import { copyStamped, isJpeg, stampsIn } from "../tests/support/eras_fixture";
+import { writeFileAtomic } from "../lib/mod";
 
 const ROOT = resolve(".");
 const PYTHON = process.env.FACESETS_PYTHON ?? "/usr/bin/python3";
@@ -58,21 +44,8 @@ const KERNEL_DIR = join(ROOT, "jupyter", "kernels", "tslab");
 export const NOTEBOOK_LIB = join(ROOT, ".cache", "notebook-lib");
 const EXECUTED_DIR = join(ROOT, ".cache", "notebooks");
 const FIXTURE_DIR = join(ROOT, ".cache", "notebook-fixture");
-/**
- * Bump when the fixture's layout changes: a cached fixture built by another version is rebuilt.
- * 1: seed + bucket. 2: + the era set (stamped capture times) and config.json.
- */
-const FIXTURE_VERSION = 2;
-/** The era set of the fixture: two people's photos stamped a decade apart, one set (one "identity" over time). */
-const FIXTURE_ERAS = [
-  { identity: "deepface_p01", years: [1998, 2001] },
-  { identity: "deepface_p10", years: [2012, 2015] },
-] as const;
-
-/** `<fixture>/READY`: written last, so a half-built fixture is rebuilt. */
+/** `<fixture>/READY`, as tests/support/notebook_fixture.ts writes and prints it. */
 interface FixtureReady {
-  version: number;
-  builtAt: string;
   /** The era set's number in the fixture library. */
   eraSet: number;
 }
@@ -88,35 +61,8 @@ Exit codes: 0 ok, 1 failure, 2 usage error.`;
 
 class NotebookError extends Error {}
 
-/**
- * nbclient driver (rather than `jupyter nbconvert --execute`): on a failing cell it prints what the cell printed.
- * tslab reports compile errors ("Type 'string' is not assignable ...") as cell output, which nbconvert's own error
- * message leaves out, so a CI log would say only that a cell failed. The executed copy is written either way.
- */
-const EXECUTE_PY = `
-import os, sys, nbformat
-from nbclient import NotebookClient
-from nbclient.exceptions import CellExecutionError
-src, dst, timeout = sys.argv[1], sys.argv[2], int(sys.argv[3])
-nb = nbformat.read(src, as_version=4)
-client = NotebookClient(nb, timeout=timeout, kernel_name="tslab", resources={"metadata": {"path": os.path.dirname(src)}})
-failed = None
-try:
-    client.execute()
-except CellExecutionError:
-    # Cells run in order and execution stops at the failure: the failing cell is the last one that ran.
-    failed = max((i for i, c in enumerate(nb.cells) if c.cell_type == "code" and c.get("execution_count") is not None), default=-1)
-nbformat.write(nb, dst)
-if failed is not None:
-    cell = nb.cells[failed] if failed >= 0 else None
-    print(f"{src}: cell {failed + 1} failed", file=sys.stderr)
-    if cell is not None:
-        print("---- cell source ----", cell.source, "---- cell output ----", sep="\\n", file=sys.stderr)
-        for o in cell.get("outputs", []):
-            if o.get("output_type") == "stream": print(o.get("text", ""), end="", file=sys.stderr)
-            elif o.get("output_type") == "error": print(o.get("ename", ""), o.get("evalue", ""), *o.get("traceback", []), sep="\\n", file=sys.stderr)
-    sys.exit(1)
-`;
+/** Executes one notebook with nbclient and prints the failing cell's source and output (see its header). */
+const EXECUTE_PY = join(ROOT, "scripts", "notebooks_execute.py");
 
 const log = (msg: string) => console.error(msg);
 
@@ -174,126 +120,20 @@ function checkJupyter(): void {
   }
 }
 
-async function readReady(file: string): Promise<FixtureReady | undefined> {
-  try {
-    const ready = JSON.parse(await readFile(file, "utf8")) as Partial<FixtureReady>;
-    return ready.version === FIXTURE_VERSION && typeof ready.eraSet === "number" ? ready as FixtureReady : undefined;
-  } catch {
-    return undefined; // missing, or a version 1 marker (a bare timestamp)
-  }
-}
-
 /**
- * Inputs for the default run: a small fixture built from ../shared/faces (test photos, beside the project in CI)
- * with the small test models (../shared/models, or $FACESETS_MODELS): a library seeded by a first cluster-osrc run
- * on part of two people's photos, then a second run on a labelled mixed bucket (the rest of them, new people and
- * group photos), so the notebooks have routed faces, discovered sets and a run record. Then the era set: copies of
- * two people's photos stamped with EXIF capture times a decade apart (FIXTURE_ERAS), scanned and added as one
- * hand-sorted set (no run record, so the cluster-osrc run stays the library's latest), for the era view.
- * Built once (READY marker, FIXTURE_VERSION).
+ * The default inputs: the small fixture tests/support/notebook_fixture.ts builds from ../shared (once; it prints
+ * its READY marker). Run as its own process: scripts do not import test tooling.
  */
-async function ensureFixture(): Promise<FixtureReady> {
-  const ready = join(FIXTURE_DIR, "READY");
-  const built = await readReady(ready);
-  if (built) return built;
-  const shared = resolve(ROOT, "../shared");
-  if (!existsSync(join(shared, "faces"))) {
-    throw new NotebookError(`${shared}/faces is missing: set FACESETS_STORE and FACESETS_LIBRARY to run on your own data`);
-  }
-  const start = performance.now();
-  await rm(FIXTURE_DIR, { recursive: true, force: true });
-  const rows = [
-    ...(await readLabels(join(shared, "faces", "deepface", "labels.csv"))).rows,
-    ...(await readLabels(join(shared, "faces", "face_recognition", "labels.csv"))).rows,
-  ].filter((r) => r.exists !== false && r.identities.length > 0);
-  const of = (identity: string) => rows.filter((r) => r.singleIdentity && r.identity === identity);
-  const seed = [...of("deepface_p01").slice(0, 6), ...of("deepface_p10").slice(0, 7)];
-  const bucket = [
-    ...of("deepface_p01").slice(6), ...of("deepface_p10").slice(7), ...of("deepface_p03"), ...of("deepface_p02"),
-    ...of("obama"), ...of("biden"), ...rows.filter((r) => !r.singleIdentity),
-  ];
-  const photos = join(FIXTURE_DIR, "photos");
-  const place = async (list: typeof rows, folder: string) => {
-    const lines = ["file,identity"];
-    for (const r of list) {
-      const rel = relative(join(shared, "faces"), r.path);
-      await mkdir(dirname(join(photos, folder, rel)), { recursive: true });
-      await copyFile(r.path, join(photos, folder, rel));
-      lines.push(`${rel},${r.identities.join(";")}`);
-    }
-    return lines.join("\n") + "\n";
-  };
-  await place(seed, "seed");
-  const labels = await place(bucket, "bucket");
-  await writeFileAtomic(join(photos, "bucket", "labels.csv"), labels);
-  // Stamped copies (the sources in ../shared are never written); the copies' bytes differ, so they are new files.
-  const eraFiles: string[] = [];
-  for (const { identity, years } of FIXTURE_ERAS) {
-    const mine = of(identity).filter((r) => isJpeg(r.path));
-    const stamps = stampsIn(years[0], years[1], mine.length);
-    for (const [i, r] of mine.entries()) {
-      const photo = { file: relative(join(shared, "faces"), r.path), identities: r.identities };
-      eraFiles.push(await copyStamped(photo, join(photos, "eras"), stamps[i]!));
-    }
-  }
-  // The small test models spread one person wider than buffalo_l: the eras tests sub-cluster at the identity
-  // threshold (tests/eras_split.test.ts); notebooks read this file through FACESETS_CONFIG.
-  const eraConfig = { eras: { eraMaxCosDist: DEFAULT_CONFIG.identity.clusterMaxCosDist } };
-  await writeFileAtomic(join(FIXTURE_DIR, "config.json"), JSON.stringify(eraConfig, null, 1) + "\n");
-
-  const models = process.env.FACESETS_MODELS ?? join(shared, "models");
-  const engine = await openEngineFromModelsDir(models);
-  const storePath = join(FIXTURE_DIR, "facesets.duckdb");
-  const store = await FaceStore.open(storePath);
-  let eraSet = 0;
-  try {
-    for (const folder of ["seed", "bucket", "eras"]) {
-      const s = await scanTree({ source: join(photos, folder), store, engine, config: DEFAULT_CONFIG });
-      log(`notebooks: fixture: scanned ${folder}: ${s.analysed} files, ${s.faces} faces`);
-    }
-  } finally {
-    await engine.close();
-  }
-  try {
-    for (const folder of ["seed", "bucket"]) {
-      const r = await clusterOsrc({
-        source: join(photos, folder),
-        libraryDir: join(FIXTURE_DIR, "library"),
-        store,
-        storePath,
-        config: DEFAULT_CONFIG,
-        command: `notebook fixture: cluster-osrc ${folder}`,
-      });
-      log(`notebooks: fixture: cluster-osrc ${folder}: ${r.plan.counts.routed} routed, ${r.plan.counts.newSets} new sets`);
-    }
-    eraSet = await addEraSet(store, eraFiles);
-  } finally {
-    await store.close();
-  }
-  const marker: FixtureReady = { version: FIXTURE_VERSION, builtAt: new Date().toISOString(), eraSet };
-  await writeFileAtomic(ready, JSON.stringify(marker) + "\n");
-  log(`notebooks: fixture built in ${relative(ROOT, FIXTURE_DIR)}/ in ${((performance.now() - start) / 1000).toFixed(1)} s`);
-  return marker;
-}
-
-/** The era set: the subject (largest) face of each stamped photo, cropped and added as one hand-sorted set. */
-async function addEraSet(store: FaceStore, files: readonly string[]): Promise<number> {
-  const rows = await store.selectFaces({ under: join(FIXTURE_DIR, "photos", "eras") });
-  const subjects = files.flatMap((file) => {
-    const faces = rows.filter((r) => r.path === file).sort((a, b) => b.faceShortPx - a.faceShortPx);
-    return faces[0] ? [faces[0]] : [];
+function ensureFixture(): FixtureReady {
+  const builder = join(ROOT, "tests", "support", "notebook_fixture.ts");
+  const res = spawnSync(Deno.execPath(), ["run", "-A", builder, FIXTURE_DIR], {
+    cwd: ROOT,
+    stdio: ["ignore", "pipe", "inherit"],
+    encoding: "utf8",
   });
-  const centroid = unitMean(subjects.map((r) => r.embedding), store.recognizer!.dim);
-  const faces = await renderFaces(subjects.map((row) => ({ row, centroidCosDist: cosDist(row.embedding, centroid) })), DEFAULT_CONFIG);
-  const layout = FIXTURE_ERAS.map((e) => `${e.identity} stamped ${e.years.join("-")}`).join(", ");
-  const [set] = await addFacesets(join(FIXTURE_DIR, "library"), [{
-    origin: "hand-sorted",
-    provenance: `notebook fixture: era set (${layout})`,
-    extra: { person: "fixture person" },
-    faces,
-  }]);
-  log(`notebooks: fixture: era set ${set!.name}: ${faces.length} faces (${layout})`);
-  return set!.number;
+  if (res.error) throw new NotebookError(`notebook fixture: cannot run ${builder} (${res.error.message})`);
+  if (res.status !== 0) throw new NotebookError(`notebook fixture: ${relative(ROOT, builder)} exited with ${res.status ?? res.signal}`);
+  return JSON.parse(res.stdout) as FixtureReady;
 }
 
 async function inputsEnv(): Promise<Record<string, string>> {
@@ -307,7 +147,7 @@ async function inputsEnv(): Promise<Record<string, string>> {
     JUPYTER_PATH: [join(ROOT, "jupyter"), process.env.JUPYTER_PATH].filter(Boolean).join(":"),
   };
   if (!process.env.FACESETS_STORE || !process.env.FACESETS_LIBRARY) {
-    const fixture = await ensureFixture();
+    const fixture = ensureFixture();
     // The era view's set and the config for the small test models: defaults only where the inputs are the fixture's.
     if (!process.env.FACESETS_LIBRARY && !process.env.FACESETS_ERA_SET) env.FACESETS_ERA_SET = String(fixture.eraSet);
     if (!process.env.FACESETS_STORE && !process.env.FACESETS_CONFIG) env.FACESETS_CONFIG = join(FIXTURE_DIR, "config.json");
@@ -342,7 +182,7 @@ async function run(notebooks: string[]): Promise<number> {
     log(`notebooks: ${relative(ROOT, nb)} ...`);
     try {
       // The kernel runs in the notebook's folder, as under Jupyter, so imports work the same in both.
-      runTool(PYTHON, ["-c", EXECUTE_PY, nb, join(EXECUTED_DIR, basename(nb)), String(CELL_TIMEOUT_S)], relative(ROOT, nb), {
+      runTool(PYTHON, [EXECUTE_PY, nb, join(EXECUTED_DIR, basename(nb)), String(CELL_TIMEOUT_S)], relative(ROOT, nb), {
         ...env,
         FACESETS_RUN: runDir,
       });

@@ -113,3 +113,14 @@ export function truthByPath(labels: Labels): Map<string, string> {
   for (const row of labels.rows) if (row.identity !== null) truth.set(row.path, row.identity);
   return truth;
 }
+
+/**
+ * The truth of each face: the identity its photo is labelled with under any of the face's paths (byte-identical
+ * copies), or null (unlabelled, or a group photo). `truth` is truthByPath's map.
+ */
+export function faceTruth(
+  faces: readonly { path: string; paths: readonly string[] }[],
+  truth: ReadonlyMap<string, string>,
+): (string | null)[] {
+  return faces.map((f) => [f.path, ...f.paths].map((p) => truth.get(p)).find((t) => t !== undefined) ?? null);
+}

@@ -9,7 +9,7 @@ import { type FaceDecision, qualityGateFailures } from "../identity/discover";
 import { photoGroups } from "../identity/same_photo";
 import { type SweepRow, sweepThresholds, thresholdRange } from "../identity/sweep";
 import type { DiscoveryRunRecord } from "../workflows/cluster_osrc";
-import { readLabels, truthByPath } from "../labels/mod";
+import { faceTruth, readLabels, truthByPath } from "../labels/mod";
 import { FaceStore } from "../store/store";
 import { writeFileAtomic } from "../util/atomic";
 import { contactSheet } from "./contact_sheet";
@@ -65,8 +65,7 @@ export async function analyseRun(store: FaceStore, record: DiscoveryRunRecord, o
   const cannotLink = photoGroups(clustered.rows);
   let truth: (string | null)[] | undefined;
   if (options.labelsFile) {
-    const byPath = truthByPath(await readLabels(options.labelsFile));
-    truth = clustered.rows.map((r) => [r.path, ...r.paths].map((p) => byPath.get(p)).find((x) => x !== undefined) ?? null);
+    truth = faceTruth(clustered.rows, truthByPath(await readLabels(options.labelsFile)));
   }
   const range = options.sweepCosDist ?? { from: 0.3, to: 0.8, step: 0.05 };
   log(`sweeping ${clustered.rows.length} faces over ${range.from}..${range.to}`);
