@@ -39,6 +39,7 @@ export * from "./cli/args";
 export * from "./cli/library_command";
 export * from "./cli/discovery_print";
 export * from "./cli/scan_command";
+export * from "./cli/curate_command";
 export * from "./util/prefetch";
 export * from "./bench/engine_bench";
 
@@ -52,6 +53,7 @@ export * from "./bench/cluster_bench";
 export * from "./bench/scan_bench";
 export * from "./library/mod";
 export * from "./export/mod";
+export * from "./curation/mod";
 export * from "./workflows/mod";
 export * from "./labels/mod";
 export * from "./identity/sweep";

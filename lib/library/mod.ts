@@ -7,3 +7,6 @@ export * from "./write";
 export * from "./pending";
 export * from "./provenance";
 export * from "./runs";
+export * from "./ledger";
+export * from "./ledger_journal";
+export * from "./reconcile";

@@ -3,10 +3,12 @@ import path from "node:path";
 import { existsSync } from "node:fs";
 import { LibraryError } from "./errors";
 import { pendingFile } from "./pending";
+import { DISMISSED_FOLDER, type Ledger, readLedger } from "./ledger";
 import {
   checkCropPath,
   claimedFacesetNumber,
   type FacesetManifest,
+  facesetName,
   facesetNumber,
   type LibraryManifest,
   MANIFEST_FILE,
@@ -53,6 +55,10 @@ export interface Library {
   numberedFolders: string[];
   /** Inconsistencies that do not stop a read (listed set without folder, count mismatch, missing crop...). */
   warnings: string[];
+  /** `<library>/_ledger/sets.json` (the owner's decisions, see ledger.ts); undefined before the first write. */
+  ledger?: Ledger;
+  /** `<library>/_dismissed/<folder>` folders by set number (dismissed sets: out of the set list, numbers kept). */
+  dismissed: Map<number, string>;
 }
 
 /** Read and validate a JSON file; undefined when it does not exist. */
@@ -116,6 +122,36 @@ async function checkCropsOnDisk(set: LoadedFaceset, file: string, warnings: stri
   }
 }
 
+/**
+ * A set folder the owner renamed (`faceset_007` -> `faceset_007_john`, or `John`): a folder whose manifest names a
+ * canonical set (`"name": "faceset_007"`, as facesets always writes), or that the ledger records as the set's
+ * folder. Recognised only when no canonical folder of that number exists (otherwise it is a copy, and warned).
+ */
+async function loadRenamedSet(
+  parent: string,
+  folder: string,
+  into: Map<number, LoadedFaceset>,
+  ledger: Ledger | undefined,
+  warnings: string[],
+  checkCrops: boolean,
+): Promise<void> {
+  const dir = path.join(parent, folder);
+  const file = path.join(dir, MANIFEST_FILE);
+  const manifest = await readFacesetManifest(file);
+  if (!manifest) return;
+  const byLedger = ledger?.sets.find((s) => s.folder === folder && s.state === "active")?.number;
+  const number = (manifest.name === undefined ? undefined : facesetNumber(manifest.name)) ?? byLedger;
+  if (number === undefined) return;
+  const held = into.get(number);
+  if (held) {
+    warnings.push(`${dir}: its manifest names ${held.name}, which is the folder ${path.basename(held.dir)}; not read as a set`);
+    return;
+  }
+  const set: LoadedFaceset = { number, name: facesetName(number), dir, manifest };
+  if (checkCrops) await checkCropsOnDisk(set, file, warnings);
+  into.set(number, set);
+}
+
 async function loadSets(
   parent: string,
   prefix: string,
@@ -123,9 +159,13 @@ async function loadSets(
   numbered: string[],
   warnings: string[],
   checkCrops: boolean,
+  renamed?: { ledger: Ledger | undefined },
 ): Promise<string[]> {
   const entries = await listFolder(parent);
+  const maybeRenamed: string[] = [];
   for (const { name, isFolder } of entries) {
+    const canonical = facesetNumber(name) !== undefined;
+    if (renamed && isFolder && !canonical && !name.startsWith("_") && !name.startsWith(".")) maybeRenamed.push(name);
     if (claimedFacesetNumber(name) === undefined) continue;
     // Any entry with a set's name reserves its number, folder or not (a dangling link to an unmounted drive too).
     numbered.push(prefix + name);
@@ -135,7 +175,7 @@ async function loadSets(
     }
     const number = facesetNumber(name);
     if (number === undefined) {
-      warnings.push(`${path.join(parent, name)}: not a canonical set name (faceset_NNN); its number is kept reserved`);
+      if (!renamed) warnings.push(`${path.join(parent, name)}: not a canonical set name (faceset_NNN); its number is kept reserved`);
       continue;
     }
     const dir = path.join(parent, name);
@@ -151,6 +191,13 @@ async function loadSets(
     const set: LoadedFaceset = { number, name, dir, manifest };
     if (checkCrops) await checkCropsOnDisk(set, file, warnings);
     into.set(number, set);
+  }
+  for (const folder of maybeRenamed) {
+    const before = into.size;
+    await loadRenamedSet(parent, folder, into, renamed!.ledger, warnings, checkCrops);
+    if (into.size === before && claimedFacesetNumber(folder) !== undefined) {
+      warnings.push(`${path.join(parent, folder)}: not a canonical set name (faceset_NNN); its number is kept reserved`);
+    }
   }
   return entries.filter((e) => e.isFolder).map((e) => e.name);
 }
@@ -173,12 +220,20 @@ export async function readLibrary(dir: string, options: ReadLibraryOptions = {})
     thin: new Map(),
     numberedFolders: [],
     warnings: [],
+    ledger: await readLedger(dir),
+    dismissed: new Map(),
   };
   const { sets, thin, numberedFolders, warnings } = library;
   if (existsSync(pendingFile(dir))) {
     warnings.push(`${pendingFile(dir)}: a write was interrupted; the next command that writes this library completes it`);
   }
-  await loadSets(dir, "", sets, numberedFolders, warnings, checkCrops);
+  await loadSets(dir, "", sets, numberedFolders, warnings, checkCrops, { ledger: library.ledger });
+  for (const { name, isFolder } of await listFolder(path.join(dir, DISMISSED_FOLDER))) {
+    const number = claimedFacesetNumber(name);
+    if (number === undefined) continue;
+    numberedFolders.push(`${DISMISSED_FOLDER}/${name}`);
+    if (isFolder) library.dismissed.set(number, name);
+  }
   const thinDir = path.join(dir, THIN_FOLDER);
   const thinFolders = await loadSets(thinDir, THIN_FOLDER + "/", thin, numberedFolders, warnings, checkCrops);
 
@@ -210,8 +265,8 @@ export async function readLibrary(dir: string, options: ReadLibraryOptions = {})
 
 /**
  * The number for the next new set: one more than the largest number in use anywhere — top-level `facesets`,
- * `thin_eras` names, and folder names in the library and in `_thin/` (non-canonical ones included). 1 for an
- * empty library.
+ * `thin_eras` names, folder names in the library, `_thin/` and `_dismissed/` (non-canonical ones included), and
+ * every number the ledger ever gave (merged and deleted sets too). 1 for an empty library.
  */
 export function nextFacesetNumber(library: Library): number {
   const names = [
@@ -219,8 +274,9 @@ export function nextFacesetNumber(library: Library): number {
     ...library.manifest.thinEras.map(thinEraName),
     ...library.numberedFolders.map((f) => path.posix.basename(f)),
   ];
-  let max = 0;
+  let max = library.ledger?.highestNumber ?? 0;
   for (const name of names) max = Math.max(max, claimedFacesetNumber(name) ?? 0);
+  for (const set of library.ledger?.sets ?? []) max = Math.max(max, set.number);
   return max + 1;
 }
 

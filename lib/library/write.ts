@@ -165,6 +165,7 @@ export function addFacesets(libraryDir: string, newSets: readonly NewFaceset[]):
         ...library.manifest.facesets.map((e) => e.name),
         ...library.manifest.thinEras.map(thinEraName),
         ...library.numberedFolders.map((f) => path.posix.basename(f)),
+        ...(library.ledger?.sets ?? []).map((s) => s.name), // merged and deleted sets' numbers stay given
       ].map(claimedFacesetNumber).filter((n) => n !== undefined),
     );
     const explicit = newSets.flatMap((s) => (s.number === undefined ? [] : [s.number]));
