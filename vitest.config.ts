@@ -7,5 +7,9 @@ export default defineConfig({
     fileParallelism: false,
     testTimeout: 120_000,
     hookTimeout: 120_000,
+    // CI=true without ../shared fails here, with the reason (tests/support/fixtures.ts says where fixtures live).
+    globalSetup: ["tests/support/global_setup.ts"],
+    // The closing line: how many tests were skipped and why.
+    reporters: ["default", "./tests/support/skip_reporter.ts"],
   },
 });

@@ -24,7 +24,7 @@ import {
   unitMean,
 } from "../lib/mod";
 import { buildErasFixture, ERAS_LAYOUT, type ErasFixture } from "./support/eras_fixture";
-import { sharedAvailable } from "./support/fixtures";
+import { needsFullSet } from "./support/fixtures";
 import { denoChild, treeFingerprint } from "./support/scan_tree";
 
 const TMP = mkdtempSync(path.join(tmpdir(), "facesets-eras-"));
@@ -69,7 +69,7 @@ function stampedRange(identity: string): [string, string] {
 
 const readJson = (file: string) => JSON.parse(readFileSync(file, "utf8"));
 
-describe.skipIf(!sharedAvailable())("split-eras on a stamped fixture", () => {
+describe("split-eras on a stamped fixture", needsFullSet(), () => {
   beforeAll(async () => {
     fx = await buildErasFixture(TMP);
     identityOf = new Map(fx.photos.map((p) => [p.file, p.identity]));

@@ -2,14 +2,19 @@
  * Parity with InsightFace 0.7.3's own output (../shared/golden): same faces, boxes, landmarks, scores, blur,
  * embeddings and aligned crops, from our decoding, detection and alignment end to end.
  */
+import { readFileSync } from "node:fs";
 import path from "node:path";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { DEFAULT_CONFIG, type DetectionConfig, FaceEngine, loadImage, normCrop } from "../lib/mod";
 import {
+  ANY_GOLDEN,
+  ANY_TEST_DETECTOR,
   FACES,
   GOLDEN,
   type GoldenSet,
+  needs,
+  needsFullSet,
   readGolden,
   TEST_DETECTOR,
   TEST_DETECTOR_500M,
@@ -60,7 +65,10 @@ function expectParity(report: SetReport, expectedFaces: number) {
 
 const totalFaces = (g: GoldenSet) => g.images.reduce((n, i) => n + i.faces.length, 0);
 
-describe("det_2.5g + w600k_mbf_int8 against InsightFace 0.7.3", () => {
+describe(
+  "det_2.5g + w600k_mbf_int8 against InsightFace 0.7.3",
+  needsFullSet("golden/det_2.5g+w600k_mbf_int8.json", "golden/det_2.5g+w600k_mbf_int8.size128.json", "golden/crops_det2.5g_mbf"),
+  () => {
   let engine: FaceEngine;
   beforeAll(async () => {
     engine = await FaceEngine.open({ detectorFile: TEST_DETECTOR, recognizerFile: TEST_RECOGNIZER });
@@ -122,11 +130,13 @@ describe("det_2.5g + w600k_mbf_int8 against InsightFace 0.7.3", () => {
   });
 });
 
-describe("det_500m + w600k_mbf_int8 against InsightFace 0.7.3", () => {
+describe("det_500m + w600k_mbf_int8 against InsightFace 0.7.3", needs("models/det_500m.onnx", "models/w600k_mbf_int8.onnx", "golden/det_500m+w600k_mbf_int8.json"), () => {
+  // The parity test a lone clone runs: tests/fixtures carries this detector and its golden records for its photos.
   test("the engine is not tied to one detector", async () => {
     const engine = await FaceEngine.open({ detectorFile: TEST_DETECTOR_500M, recognizerFile: TEST_RECOGNIZER });
     try {
       const golden = readGolden("det_500m+w600k_mbf_int8.json");
+      expect(golden.images.length).toBeGreaterThanOrEqual(5);
       expectParity(await compareSet(engine, golden, STRICT), totalFaces(golden));
     } finally {
       await engine.close();
@@ -134,35 +144,57 @@ describe("det_500m + w600k_mbf_int8 against InsightFace 0.7.3", () => {
   });
 });
 
-describe("EXIF and PSD sources give t1.jpg's records", () => {
+// With det_2.5g and its records in ../shared, with det_500m and its records in tests/fixtures.
+describe("EXIF and PSD sources give t1.jpg's records", needs(`golden/${ANY_GOLDEN}`, "faces/insightface/python-package/t1.jpg"), () => {
   let engine: FaceEngine;
   let t1: GoldenSet["images"][number];
   beforeAll(async () => {
-    engine = await FaceEngine.open({ detectorFile: TEST_DETECTOR, recognizerFile: TEST_RECOGNIZER });
-    t1 = readGolden("det_2.5g+w600k_mbf_int8.json").images.find((i) => i.file.endsWith("python-package/t1.jpg"))!;
+    engine = await FaceEngine.open({ detectorFile: ANY_TEST_DETECTOR, recognizerFile: TEST_RECOGNIZER });
+    t1 = readGolden(ANY_GOLDEN).images.find((i) => i.file.endsWith("python-package/t1.jpg"))!;
     expect(t1.faces.length).toBeGreaterThan(1);
   });
-  afterAll(() => engine.close());
+  afterAll(() => engine?.close());
 
-  test.each(["t1_composite.psd", "t1_layers_only.psd"])("%s", async (name) => {
-    const loaded = await loadImage(path.join(FACES, "psd", name));
-    expect([loaded.format, loaded.width, loaded.height]).toEqual(["psd", t1.width, t1.height]);
-    const faces = await engine.analyze(loaded, STRICT);
-    expect(faces.length).toBe(t1.faces.length);
-    const violations = pairFaces(faces, t1.faces).flatMap(([o, g], i) => faceViolations(`${name}#${i}`, o, g));
-    expect(violations).toEqual([]);
-  });
+  for (const name of ["t1_composite.psd", "t1_layers_only.psd"]) {
+    test(name, needs(`faces/psd/${name}`), async () => {
+      const loaded = await loadImage(path.join(FACES, "psd", name));
+      expect([loaded.format, loaded.width, loaded.height]).toEqual(["psd", t1.width, t1.height]);
+      const faces = await engine.analyze(loaded, STRICT);
+      expect(faces.length).toBe(t1.faces.length);
+      const violations = pairFaces(faces, t1.faces).flatMap(([o, g], i) => faceViolations(`${name}#${i}`, o, g));
+      expect(violations).toEqual([]);
+    });
+  }
 
-  test.each([3, 6, 8])("EXIF orientation %i is applied: faces in display orientation", async (orientation) => {
-    const loaded = await loadImage(path.join(FACES, "exif", `t1_orientation${orientation}.jpg`));
-    // The fixtures store t1's pixels rotated and tag them so that display orientation is t1's own.
-    expect([loaded.width, loaded.height]).toEqual([t1.width, t1.height]);
-    const faces = await engine.analyze(loaded, STRICT);
-    expect(faces.length).toBe(t1.faces.length);
-    // Same faces in the same places, within the parity tolerances (the rotated JPEG was re-encoded losslessly enough).
-    const violations = pairFaces(faces, t1.faces).flatMap(([o, g], i) =>
-      faceViolations(`orientation ${orientation}#${i}`, o, g, PARITY)
-    );
-    expect(violations).toEqual([]);
+  for (const orientation of [3, 6, 8]) {
+    const file = `exif/t1_orientation${orientation}.jpg`;
+    test(`EXIF orientation ${orientation} is applied: faces in display orientation`, needs(`faces/${file}`), async () => {
+      const loaded = await loadImage(path.join(FACES, file));
+      // The fixtures store t1's pixels rotated and tag them so that display orientation is t1's own.
+      expect([loaded.width, loaded.height]).toEqual([t1.width, t1.height]);
+      const faces = await engine.analyze(loaded, STRICT);
+      expect(faces.length).toBe(t1.faces.length);
+      // Same faces in the same places, within the parity tolerances (the rotated JPEG was re-encoded losslessly enough).
+      const violations = pairFaces(faces, t1.faces).flatMap(([o, g], i) =>
+        faceViolations(`orientation ${orientation}#${i}`, o, g, PARITY)
+      );
+      expect(violations).toEqual([]);
+    });
+  }
+});
+
+describe("a PSD of faces (no t1 pixels)", needs("faces/psd/faces_flat_composite_only.psd", "faces/psd/expected.json", "models/det_500m.onnx"), () => {
+  test("faces_flat_composite_only.psd: the composite holds the faces psd/expected.json counts (det_500m)", async () => {
+    const expected = JSON.parse(readFileSync(path.join(FACES, "psd", "expected.json"), "utf8")) as Record<string, { composite_faces: number }>;
+    const engine = await FaceEngine.open({ detectorFile: TEST_DETECTOR_500M, recognizerFile: TEST_RECOGNIZER });
+    try {
+      const loaded = await loadImage(path.join(FACES, "psd", "faces_flat_composite_only.psd"));
+      expect([loaded.format, loaded.width, loaded.height]).toEqual(["psd", 800, 450]);
+      const faces = await engine.analyze(loaded, STRICT);
+      expect(faces.length).toBe(expected["faces_flat_composite_only.psd"]!.composite_faces);
+      expect(faces.length).toBe(2);
+    } finally {
+      await engine.close();
+    }
   });
 });

@@ -4,7 +4,7 @@ import path from "node:path";
 import sharp from "sharp";
 import { describe, expect, test } from "vitest";
 import { type ImageErrorReason, ImageLoadError, loadImage, sniffFormat } from "../lib/mod";
-import { FACES } from "./support/fixtures";
+import { FACES, needs } from "./support/fixtures";
 
 const BAD = path.join(FACES, "bad");
 
@@ -22,7 +22,7 @@ async function reasonOf(file: string, maxPixels?: number): Promise<ImageErrorRea
   }
 }
 
-describe("loadImage refuses bad input with a typed reason", () => {
+describe("loadImage refuses bad input with a typed reason", needs("faces/bad"), () => {
   test.each<[string, ImageErrorReason]>([
     ["empty.jpg", "empty-file"],
     ["truncated.jpg", "truncated"],
@@ -63,7 +63,7 @@ describe("loadImage refuses bad input with a typed reason", () => {
   });
 });
 
-describe("loadImage decodes what it accepts", () => {
+describe("loadImage decodes what it accepts", needs("faces/faceapi/amy/amy1.png"), () => {
   test("format comes from the bytes, not the extension", async () => {
     const dir = mkdtempSync(path.join(tmpdir(), "facesets-load-"));
     const misnamed = path.join(dir, "really-a-png.jpg");

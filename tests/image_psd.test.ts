@@ -6,8 +6,8 @@ import { describe, expect, it } from "vitest";
 import { ImageLoadError, type ImageErrorReason } from "../lib/image/errors";
 import { decodePsd } from "../lib/image/psd";
 import type { RgbImage } from "../lib/types";
+import { FACES, needs } from "./support/fixtures";
 
-const FACES = path.resolve(__dirname, "../../shared/faces");
 const PSD_DIR = path.join(FACES, "psd");
 const LIMIT = 100_000_000;
 
@@ -133,21 +133,21 @@ function headerOnly(width: number, height: number, depth: number, colorMode: num
 // ---- Fixtures ----
 
 describe("decodePsd on real fixtures", () => {
-  it("t1_composite.psd carries exactly t1.jpg's decoded pixels", async () => {
+  it("t1_composite.psd carries exactly t1.jpg's decoded pixels", needs("faces/psd/t1_composite.psd"), async () => {
     const ref = await t1Reference();
     const img = decode("t1_composite.psd");
     expect([img.width, img.height]).toEqual([ref.width, ref.height]);
     expect(Buffer.from(img.data).equals(Buffer.from(ref.data))).toBe(true);
   });
 
-  it("t1_layers_only.psd (all-zero composite) flattens its layer to exactly t1.jpg's pixels", async () => {
+  it("t1_layers_only.psd (all-zero composite) flattens its layer to exactly t1.jpg's pixels", needs("faces/psd/t1_layers_only.psd"), async () => {
     const ref = await t1Reference();
     const img = decode("t1_layers_only.psd");
     expect([img.width, img.height]).toEqual([ref.width, ref.height]);
     expect(Buffer.from(img.data).equals(Buffer.from(ref.data))).toBe(true);
   });
 
-  it("faces_layers_no_composite.psd flattens to faces_layers.psd's composite, without the hidden layer", () => {
+  it("faces_layers_no_composite.psd flattens to faces_layers.psd's composite, without the hidden layer", needs("faces/psd/faces_layers.psd", "faces/psd/faces_layers_no_composite.psd"), () => {
     const composite = decode("faces_layers.psd");
     const flattened = decode("faces_layers_no_composite.psd");
     expect([flattened.width, flattened.height]).toEqual([800, 450]);
@@ -170,13 +170,13 @@ describe("decodePsd on real fixtures", () => {
     expect(sum / (pixels.width * pixels.height * 3)).toBeGreaterThan(20);
   });
 
-  it("faces_flat_composite_only.psd decodes its composite (the empty 0x0 layer is ignored)", () => {
+  it("faces_flat_composite_only.psd decodes its composite (the empty 0x0 layer is ignored)", needs("faces/psd/faces_flat_composite_only.psd", "faces/psd/faces_layers.psd"), () => {
     const img = decode("faces_flat_composite_only.psd");
     expect([img.width, img.height]).toEqual([800, 450]);
     expect(meanAbsDiff(img.data, decode("faces_layers.psd").data)).toBe(0);
   });
 
-  it("agpsd_16bits_fox_photo.psd: placeholder composite skipped, 16-bit layer flattened with clipping", () => {
+  it("agpsd_16bits_fox_photo.psd: placeholder composite skipped, 16-bit layer flattened with clipping", needs("faces/psd/agpsd_16bits_fox_photo.psd"), () => {
     const img = decode("agpsd_16bits_fox_photo.psd");
     expect([img.width, img.height]).toEqual([500, 500]);
     const px = (x: number, y: number) => Array.from(img.data.subarray((y * 500 + x) * 3, (y * 500 + x) * 3 + 3));
@@ -191,12 +191,12 @@ describe("decodePsd on real fixtures", () => {
     expect(mean).toBeLessThan(120);
   });
 
-  it("garbage.psd (signature + random bytes) is a typed error, not a crash", () => {
+  it("garbage.psd (signature + random bytes) is a typed error, not a crash", needs("faces/bad/garbage.psd"), () => {
     const bytes = new Uint8Array(fs.readFileSync(path.join(FACES, "bad/garbage.psd")));
     expect(reasonOf(() => decodePsd(bytes, "garbage.psd", LIMIT))).toBe("corrupt");
   });
 
-  it("truncated files say truncated, whether cut in the layers or in the composite", () => {
+  it("truncated files say truncated, whether cut in the layers or in the composite", needs("faces/psd/t1_composite.psd"), () => {
     const bytes = fixture("t1_composite.psd");
     expect(reasonOf(() => decodePsd(bytes.slice(0, 1_000_000), "cut.psd", LIMIT))).toBe("truncated");
     expect(reasonOf(() => decodePsd(bytes.slice(0, bytes.length - 1000), "cut.psd", LIMIT))).toBe("truncated");

@@ -25,6 +25,7 @@ import {
 } from "../lib/interop/mod";
 import { FaceStore, faceId, type FileOutcome, StoreModelMismatchError } from "../lib/store/mod";
 import { sha256Bytes } from "../lib/util/hash";
+import { skipUnless } from "./support/fixtures";
 import { DETECTOR, DIM, OTHER_RECOGNIZER, RECOGNIZER, syntheticFace } from "./support/store_fixtures";
 
 const TMP = mkdtempSync(path.join(tmpdir(), "facesets-interop-"));
@@ -33,6 +34,7 @@ afterAll(() => rmSync(TMP, { recursive: true, force: true }));
 const PYTHON = "/usr/bin/python3";
 const numpyCheck = spawnSync(PYTHON, ["-c", "import numpy"], { encoding: "utf8" });
 const HAVE_NUMPY = numpyCheck.status === 0;
+const NUMPY = skipUnless(HAVE_NUMPY, `${PYTHON} cannot import numpy`);
 if (!HAVE_NUMPY) console.warn(`skipping numpy compatibility tests: ${PYTHON} cannot import numpy (${(numpyCheck.stderr ?? String(numpyCheck.error)).trim()})`);
 
 /** Run Python with numpy; `code` reads sys.argv[1:]; returns stdout parsed as JSON. */
@@ -141,7 +143,7 @@ describe("npz", () => {
     await expect(writeNpz(fresh("c.npz"), [["a", arrays[0]![1]], ["a", arrays[1]![1]]])).rejects.toThrow(/given twice/);
   });
 
-  it.skipIf(!HAVE_NUMPY)("numpy.load(allow_pickle=False) reads every dtype, and zipfile finds no CRC error", async () => {
+  it("numpy.load(allow_pickle=False) reads every dtype, and zipfile finds no CRC error", NUMPY, async () => {
     const out = fresh("np.npz");
     await writeNpz(out, arrays);
     const got = py(
@@ -161,7 +163,7 @@ print(json.dumps({k: {"dtype": d[k].dtype.str, "shape": list(d[k].shape), "value
     expect(got.scalar).toEqual({ dtype: "<U3", shape: [], values: "sha" });
   });
 
-  it.skipIf(!HAVE_NUMPY)("reads what numpy writes (savez and savez_compressed, unicode and bytes)", async () => {
+  it("reads what numpy writes (savez and savez_compressed, unicode and bytes)", NUMPY, async () => {
     for (const fn of ["savez", "savez_compressed"]) {
       const out = fresh(`${fn}.npz`);
       py(
@@ -212,7 +214,7 @@ async function buildStore(storePath: string, photoDir: string): Promise<{ outcom
 }
 
 describe("store export", () => {
-  it.skipIf(!HAVE_NUMPY)("npz: numpy sees the documented arrays, shapes, dtypes and values", async () => {
+  it("npz: numpy sees the documented arrays, shapes, dtypes and values", NUMPY, async () => {
     const storePath = fresh("store.duckdb");
     await buildStore(storePath, fresh("photos"));
     const store = await FaceStore.open(storePath, { readOnly: true });
@@ -329,7 +331,7 @@ describe("import-npz", () => {
     expect(expectedFiles.size).toBe(8);
   });
 
-  it.skipIf(!HAVE_NUMPY)("an InsightFace-style cache (feats float64, bytes paths, no sha256) is hashed, normalised, deduplicated", async () => {
+  it("an InsightFace-style cache (feats float64, bytes paths, no sha256) is hashed, normalised, deduplicated", NUMPY, async () => {
     const photos = fresh("photos");
     mkdirSync(photos);
     const a = path.join(photos, "a.jpg");

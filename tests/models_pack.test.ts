@@ -20,9 +20,12 @@ import { DownloadError, ensureDefaultModels, ensurePack } from "../lib/models/in
 import { extractEntry, findEntryByBaseName, readZipEntries, ZIP_METHOD_DEFLATE, ZipError } from "../lib/models/zip";
 import { sha256Bytes, sha256File } from "../lib/util/hash";
 
+import { MODELS, needs } from "./support/fixtures";
+
 const ROOT = resolve(fileURLToPath(new URL("..", import.meta.url)));
 const DENO = join(ROOT, "node_modules", ".bin", "deno");
-const SHARED_MODELS = "/work/shared/models";
+// The small test models beside the repository (../shared/models, or FACESETS_FIXTURES: tests/support/fixtures.ts).
+const SHARED_MODELS = MODELS;
 
 let tmp: string;
 let zipPath: string;
@@ -233,7 +236,7 @@ describe("models directory", () => {
     expect(resolveModelsDir("rel", undefined)).toBe(resolve("rel"));
   });
 
-  it.skipIf(!existsSync(SHARED_MODELS))("findPackFiles picks det_2.5g + w600k_mbf_int8 in the shared test models", () => {
+  it("findPackFiles picks det_2.5g + w600k_mbf_int8 in the shared test models", needs("models/det_2.5g.onnx", "models/det_500m.onnx", "models/w600k_mbf_int8.onnx"), () => {
     const found = findPackFiles(SHARED_MODELS);
     expect(found).toEqual({
       detector: join(SHARED_MODELS, "det_2.5g.onnx"),

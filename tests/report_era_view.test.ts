@@ -25,7 +25,7 @@ import {
   unitMean,
 } from "../lib/mod";
 import { buildErasFixture, ERAS_LAYOUT, type ErasFixture } from "./support/eras_fixture";
-import { sharedAvailable } from "./support/fixtures";
+import { needsFullSet } from "./support/fixtures";
 
 const TMP = mkdtempSync(path.join(tmpdir(), "facesets-era-view-"));
 /** As tests/eras_split.test.ts: the small test recogniser needs the identity threshold to keep a person one era. */
@@ -52,7 +52,7 @@ function stampedRange(identity: string): [string, string] {
 const subjectOf = (source: string) =>
   rows.filter((r) => r.path === source).sort((a, b) => b.faceShortPx - a.faceShortPx)[0]!;
 
-describe.skipIf(!sharedAvailable())("era view on a stamped fixture", () => {
+describe("era view on a stamped fixture", needsFullSet(), () => {
   beforeAll(async () => {
     fx = await buildErasFixture(TMP);
     identityOf = new Map(fx.photos.map((p) => [p.file, p.identity]));

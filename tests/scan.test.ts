@@ -25,7 +25,7 @@ import {
   type ScanSummary,
   walkImages,
 } from "../lib/mod";
-import { FACES, MODELS, sharedAvailable } from "./support/fixtures";
+import { FACES, MODELS, needs } from "./support/fixtures";
 import { denoChild, runScanScript, type ScanJson, storeRecords, treeFingerprint } from "./support/scan_tree";
 
 const TMP = mkdtempSync(path.join(tmpdir(), "facesets-scan-"));
@@ -74,7 +74,10 @@ let expected: Expected;
 let cleanRecords: Awaited<ReturnType<typeof storeRecords>>;
 let engine: FaceEngine;
 
-describe.runIf(sharedAvailable())("scan of a photo tree", () => {
+describe(
+  "scan of a photo tree",
+  needs("faces/deepface/img1.jpg", "faces/deepface/img3.jpg", "faces/deepface/img13.jpg", "faces/deepface/img19.jpg", "faces/openface/carell.jpg", "faces/bad", "models/det_2.5g.onnx"),
+  () => {
   beforeAll(async () => {
     cpSync(FACES, SOURCE, { recursive: true });
     // The shared tree is read-only and cpSync keeps modes: make the copy's folders writable so the test can add,
@@ -346,7 +349,7 @@ describe("EXIF capture time", () => {
     expect(exifDateTimeOriginal(undefined)).toBeNull();
   });
 
-  it.runIf(sharedAvailable())("a scan stores a JPEG's DateTimeOriginal and selectFaces returns it; no EXIF gives null", async () => {
+  it("a scan stores a JPEG's DateTimeOriginal and selectFaces returns it; no EXIF gives null", needs("faces/openface/carell.jpg"), async () => {
     const dir = mkdtempSync(path.join(tmpdir(), "facesets-exif-"));
     const engine = await openEngineFromModelsDir(MODELS);
     try {

@@ -19,7 +19,7 @@ import {
   readLibrary,
   unitMean,
 } from "../lib/mod";
-import { sharedAvailable } from "./support/fixtures";
+import { needsFullSet } from "./support/fixtures";
 import { type LabelledPhoto, photosOf, sharedLabels } from "./support/labelled";
 import { type LibraryFixture, makeLibraryFixture } from "./support/library_fixture";
 import { treeFingerprint } from "./support/scan_tree";
@@ -35,7 +35,7 @@ const PEOPLE: Record<string, LabelledPhoto[]> = {
   deepface_p06: photosOf(labels, "deepface_p06"), // img18.jpg has blur 9 (< minBlur 40)
   obama: [...photosOf(labels, "obama").slice(0, 3), ...obamaAndBiden],
 };
-const GROUP_PHOTOS = ["deepface/img54.jpg", "deepface/img62.jpg", obamaAndBiden[0]!.file];
+const GROUP_PHOTOS = ["deepface/img54.jpg", "deepface/img62.jpg", ...obamaAndBiden.map((p) => p.file)];
 
 let fx: LibraryFixture;
 let store: FaceStore;
@@ -52,7 +52,7 @@ const run = (options: { dryRun?: boolean; folders?: string } = {}) =>
     ...options,
   });
 
-describe.skipIf(!sharedAvailable())("build-folders on labelled photos", () => {
+describe("build-folders on labelled photos", needsFullSet(), () => {
   beforeAll(async () => {
     const layout: Record<string, LabelledPhoto[]> = {};
     for (const [person, photos] of Object.entries(PEOPLE)) layout[`people/${person}`] = photos;

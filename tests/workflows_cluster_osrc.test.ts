@@ -18,7 +18,7 @@ import {
   readLibrary,
   writeDiscoveryReport,
 } from "../lib/mod";
-import { sharedAvailable } from "./support/fixtures";
+import { needsFullSet } from "./support/fixtures";
 import { copyPhotos, type LabelledPhoto, photosOf, scanInto, sharedLabels } from "./support/labelled";
 import { treeFingerprint } from "./support/scan_tree";
 
@@ -66,7 +66,7 @@ let first: ClusterOsrcResult;
 const run = (source: string, options: { dryRun?: boolean; libraryDir?: string } = {}) =>
   clusterOsrc({ source, libraryDir: LIBRARY, store, storePath: STORE, config: DEFAULT_CONFIG, ...options });
 
-describe.skipIf(!sharedAvailable())("cluster-osrc on labelled photos", () => {
+describe("cluster-osrc on labelled photos", needsFullSet(), () => {
   beforeAll(async () => {
     for (const p of [...seedPhotos, ...bucketPhotos]) byRelPath.set(p.file, p);
     copyPhotos(seedPhotos, SEED);

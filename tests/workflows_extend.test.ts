@@ -23,7 +23,7 @@ import {
   planExtend,
   readLibrary,
 } from "../lib/mod";
-import { sharedAvailable } from "./support/fixtures";
+import { needsFullSet } from "./support/fixtures";
 import { type LabelledPhoto, photosOf, sharedLabels } from "./support/labelled";
 import { type LibraryFixture, makeLibraryFixture } from "./support/library_fixture";
 import { treeFingerprint } from "./support/scan_tree";
@@ -122,7 +122,7 @@ let first: ExtendResult;
 const run = (options: { dryRun?: boolean; libraryDir?: string } = {}) =>
   extend({ source: fx.dir("bucket"), libraryDir: fx.library, store, storePath: fx.store, config: DEFAULT_CONFIG, ...options });
 
-describe.skipIf(!sharedAvailable())("extend on labelled photos", () => {
+describe("extend on labelled photos", needsFullSet(), () => {
   beforeAll(async () => {
     const layout: Record<string, LabelledPhoto[]> = { bucket: BUCKET };
     for (const [person, photos] of Object.entries(SEED)) layout[`people/${person}`] = photos;

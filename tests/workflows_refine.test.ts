@@ -8,7 +8,7 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { buildFolders, clusterOsrc, DEFAULT_CONFIG, FaceStore, refine, type RefineResult } from "../lib/mod";
-import { sharedAvailable } from "./support/fixtures";
+import { needsFullSet } from "./support/fixtures";
 import { photosOf, sharedLabels } from "./support/labelled";
 import { type LibraryFixture, makeLibraryFixture } from "./support/library_fixture";
 import { treeFingerprint } from "./support/scan_tree";
@@ -30,7 +30,7 @@ const options = (over: { dryRun?: boolean } = {}) => ({
   ...over,
 });
 
-describe.skipIf(!sharedAvailable())("refine on labelled photos", () => {
+describe("refine on labelled photos", needsFullSet(), () => {
   beforeAll(async () => {
     fx = await makeLibraryFixture({
       "people/obama": obama.slice(0, 1),

@@ -4,12 +4,12 @@
  * samePhotoMaxCosDist 0 (counting files, the owner's original rule) the same bucket does make sets, which shows the
  * test measures the rule.
  */
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { clusterOsrc, type ClusterOsrcResult, DEFAULT_CONFIG, FaceStore, resolveConfig } from "../lib/mod";
-import { FACES, sharedAvailable } from "./support/fixtures";
+import { FACES, needsFullSet } from "./support/fixtures";
 import { scanInto } from "./support/labelled";
 
 const T1_ENCODINGS = [
@@ -25,12 +25,11 @@ const TMP = mkdtempSync(path.join(tmpdir(), "facesets-same-photo-"));
 const BUCKET = path.join(TMP, "bucket");
 const STORE = path.join(TMP, "store.duckdb");
 
-const available = sharedAvailable() && T1_ENCODINGS.every((f) => existsSync(path.join(FACES, f)));
 let store: FaceStore;
 let byPhoto: ClusterOsrcResult;
 let byFile: ClusterOsrcResult;
 
-describe.skipIf(!available)("cluster-osrc on one photo in six encodings", () => {
+describe("cluster-osrc on one photo in six encodings", needsFullSet(...T1_ENCODINGS.map((f) => `faces/${f}`)), () => {
   beforeAll(async () => {
     for (const file of T1_ENCODINGS) {
       const to = path.join(BUCKET, file);
