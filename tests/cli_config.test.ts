@@ -6,7 +6,7 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, expect, test } from "vitest";
-import { MODELS, sharedAvailable } from "./support/fixtures";
+import { MODELS, needsFullSet } from "./support/fixtures";
 import { copyPhotos, photosOf, sharedLabels } from "./support/labelled";
 import { denoChild } from "./support/scan_tree";
 
@@ -21,7 +21,7 @@ async function task(args: readonly string[]): Promise<{ code: number | null; std
   return { code, stdout: child.stdout, stderr: child.stderr.join("\n") };
 }
 
-describe.skipIf(!sharedAvailable())("config on the command line", () => {
+describe("config on the command line", needsFullSet(), () => {
   const labels = sharedLabels();
   copyPhotos([...photosOf(labels, "deepface_p01"), ...photosOf(labels, "deepface_p10")], PHOTOS);
 
