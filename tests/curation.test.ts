@@ -26,7 +26,7 @@ import {
   syncLedger,
   undoLast,
 } from "../lib/mod";
-import { sharedAvailable } from "./support/fixtures";
+import { needsFullSet } from "./support/fixtures";
 import { photosOf, sharedLabels } from "./support/labelled";
 import { type LibraryFixture, makeLibraryFixture } from "./support/library_fixture";
 import { treeFingerprint } from "./support/scan_tree";
@@ -40,7 +40,7 @@ const t = () => ({ libraryDir: lib, storePath: fx.store });
 const facesOf = async (n: number) => (await readLibrary(lib)).sets.get(n)!.manifest.faces;
 const topEntries = () => JSON.parse(readFileSync(path.join(lib, "manifest.json"), "utf8")).facesets as { name: string; count: number; person?: string }[];
 
-describe.skipIf(!sharedAvailable())("curate verbs on a build-folders library", () => {
+describe("curate verbs on a build-folders library", needsFullSet(), () => {
   beforeAll(async () => {
     fx = await makeLibraryFixture({
       "people/amy": photosOf(labels, "amy").slice(0, 3),
