@@ -30,6 +30,8 @@ export * from "./util/hash";
 export * from "./util/atomic";
 export * from "./util/stopwatch";
 export * from "./util/round";
+export * from "./util/pause";
+export * from "./util/process";
 
 export * from "./cli/errors";
 export * from "./cli/progress";

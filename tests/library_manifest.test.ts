@@ -13,7 +13,7 @@ import {
   addFacesets,
   appendToFaceset,
   claimedFacesetNumber,
-  completePendingWrite,
+  commitJournal,
   facesetManifestJson,
   facesetName,
   facesetNumber,
@@ -27,7 +27,8 @@ import {
   parseLibraryManifest,
   PENDING_FILE,
   readLibrary,
-  recordPendingWrite,
+  recoverJournal,
+  withLibraryLock,
 } from "../lib/library/mod";
 
 let root: string;
@@ -488,12 +489,94 @@ describe("addFacesets", () => {
 
   test("refuses while another writer holds the lock, and leaves its lock alone", async () => {
     await makeLibrary(root);
+    // pid 1 runs, and a lock of an earlier version records no start time: it must be taken as held.
     await write(path.join(root, LOCK_FILE), "pid 1 since then\n");
     await expect(addFacesets(root, [newSet([newFace("a.png")])])).rejects.toThrow(
-      /another facesets process is writing this library \(pid 1 since then\); if none is running, delete the file/,
+      /\.facesets\.lock: another facesets process is writing this library \(pid 1 since then\); wait for it to finish$/,
     );
-    expect(existsSync(path.join(root, LOCK_FILE))).toBe(true);
+    expect(await readFile(path.join(root, LOCK_FILE), "utf8")).toBe("pid 1 since then\n");
     expect(existsSync(path.join(root, "faceset_008"))).toBe(false);
+  });
+});
+
+describe("the library lock", () => {
+  const lockOf = (holder: Record<string, unknown>) => JSON.stringify({ host: os.hostname(), command: "extend --x", since: "t0", ...holder }) + "\n";
+
+  test("records pid, start time, host and command while held; removed afterwards", async () => {
+    let seen: Record<string, unknown> = {};
+    await withLibraryLock(root, async () => {
+      seen = await readJson(path.join(root, LOCK_FILE));
+    }, { command: "test-writer" });
+    expect(seen).toMatchObject({ pid: process.pid, host: os.hostname(), command: "test-writer" });
+    expect(seen.start).toMatch(/^\d+$/); // Linux: /proc/<pid>/stat field 22
+    expect(existsSync(path.join(root, LOCK_FILE))).toBe(false);
+  });
+
+  test("a lock whose process is gone, or whose pid was reused, is taken over with one warning", async () => {
+    await makeLibrary(root);
+    const warnings: string[] = [];
+    const dead = 2 ** 22 + 17; // above Linux's pid_max default: no such process
+    await write(path.join(root, LOCK_FILE), lockOf({ pid: dead, start: "5" }));
+    await withLibraryLock(root, async () => {}, { warn: (l) => warnings.push(l) });
+    expect(warnings).toEqual([
+      `${path.join(root, LOCK_FILE)}: took over the lock of pid ${dead} "extend --x" since t0: process ${dead} is gone (killed during a write?)`,
+    ]);
+    // Our own pid, but a start time it never had: the pid now belongs to another process.
+    warnings.length = 0;
+    await write(path.join(root, LOCK_FILE), lockOf({ pid: process.pid, start: "1" }));
+    await withLibraryLock(root, async () => {}, { warn: (l) => warnings.push(l) });
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toContain(`pid ${process.pid} now belongs to another process (its start time differs)`);
+    expect(existsSync(path.join(root, LOCK_FILE))).toBe(false);
+  });
+
+  test("a live holder is refused by name; on another host it cannot be checked and is refused too", async () => {
+    await write(path.join(root, LOCK_FILE), lockOf({ pid: process.ppid, start: null }));
+    await expect(withLibraryLock(root, async () => {})).rejects.toThrow(
+      `another facesets process is writing this library (pid ${process.ppid} "extend --x" since t0); wait for it to finish`,
+    );
+    await write(path.join(root, LOCK_FILE), lockOf({ pid: 2 ** 22 + 17, host: "elsewhere" }));
+    await expect(withLibraryLock(root, async () => {})).rejects.toThrow(/on host elsewhere\); it cannot be checked from here/);
+    await write(path.join(root, LOCK_FILE), "");
+    await expect(withLibraryLock(root, async () => {})).rejects.toThrow(/held by an unknown writer \(""\)/);
+  });
+
+  test("re-entrant inside one call chain, refused to a second concurrent writer of the same process", async () => {
+    await makeLibrary(root);
+    const result = await withLibraryLock(root, async () => {
+      const added = await addFacesets(root, [newSet([newFace("in.png")])]); // takes the held lock again
+      await expect(withLibraryLock(root, async () => {}).then(() => "ran")).resolves.toBe("ran");
+      return added.map((s) => s.name);
+    });
+    expect(result).toEqual(["faceset_008"]);
+    let release!: () => void;
+    const holding = withLibraryLock(root, () => new Promise<void>((r) => (release = r)));
+    await new Promise((r) => setTimeout(r, 50));
+    await expect(addFacesets(root, [newSet([newFace("out.png")])])).rejects.toThrow(/this same process already writes it/);
+    release();
+    await holding;
+  });
+
+  test("temps of dead processes are removed (and named) before the write; a live process's temps are left", async () => {
+    await makeLibrary(root);
+    const dead = 2 ** 22 + 17;
+    await write(path.join(root, `.faceset_008.tmp-${dead}`, "x.png"), "half a set");
+    await write(path.join(root, "faceset_001", `.c.png.tmp-${dead}`), "half a crop");
+    await write(path.join(root, `manifest.json.${dead}.tmp`), "half a manifest");
+    await write(path.join(root, "_runs", `r.json.${dead}.tmp`), "half a record");
+    await write(path.join(root, "faceset_001", `.d.png.tmp-${process.ppid}`), "a live process's");
+    await write(path.join(root, "faceset_001", "holiday.tmp-2019"), "the owner's file");
+    const warnings: string[] = [];
+    await withLibraryLock(root, async () => {}, { warn: (l) => warnings.push(l) });
+    expect(warnings.sort()).toEqual([
+      `${path.join(root, "faceset_001", `.d.png.tmp-${process.ppid}`)}: left in place: process ${process.ppid} that made it is running (not holding this library's lock)`,
+      `removed .faceset_008.tmp-${dead}, a temp folder of process ${dead}, which is gone (killed during a write)`,
+      `removed _runs/r.json.${dead}.tmp, a temp file of process ${dead}, which is gone (killed during a write)`,
+      `removed faceset_001/.c.png.tmp-${dead}, a temp file of process ${dead}, which is gone (killed during a write)`,
+      `removed manifest.json.${dead}.tmp, a temp file of process ${dead}, which is gone (killed during a write)`,
+    ]);
+    expect(existsSync(path.join(root, "faceset_001", "holiday.tmp-2019"))).toBe(true);
+    expect(existsSync(path.join(root, `.faceset_008.tmp-${dead}`))).toBe(false);
   });
 });
 
@@ -559,29 +642,63 @@ describe("appendToFaceset", () => {
 });
 
 describe("a write killed half-way is completed by the next one (pending.ts journal)", () => {
-  /**
-   * The state a kill leaves between addFacesets' renames and its manifest write: the new folders in place, the
-   * journal beside the old top-level manifest. Made by running the real add, then putting the old manifest back.
-   */
-  async function killedAfterRenames(dir: string, sets: NewFaceset[], arrived: (name: string) => boolean) {
-    const manifestFile = path.join(dir, "manifest.json");
+  test("a journal is redone step by step, and redoing it again changes nothing (idempotent)", async () => {
+    await makeLibrary(root);
+    await write(path.join(root, "faceset_001", ".n.png.tmp-99"), "new crop");
+    await write(path.join(root, ".faceset_008.tmp-99", "manifest.json"), JSON.stringify({ faces: [] }));
+    const steps = [
+      { op: "rename", from: "faceset_001/.n.png.tmp-99", to: "faceset_001/n.png" },
+      { op: "rename", from: ".faceset_008.tmp-99", to: "faceset_008" },
+      { op: "write", path: "faceset_003/note.txt", data: "replaced" },
+      { op: "remove", path: "faceset_003/id-c.png" },
+    ] as const;
+    const journal = JSON.stringify({ kind: "test", pid: 99, startedAt: "t", steps });
+    await write(path.join(root, PENDING_FILE), journal);
+    expect(await readLibrary(root).then((l) => l.warnings.join("\n"))).toContain(`${PENDING_FILE}: a write was interrupted`);
+    expect(await recoverJournal(root)).toEqual(["completed the interrupted test of process 99 (4 journaled steps)"]);
+    const done = await hashTree(root);
+    expect(done.get("faceset_001/n.png")).toBe(sha("new crop"));
+    expect(done.has("faceset_008/manifest.json") && !done.has("faceset_003/id-c.png")).toBe(true);
+    expect(done.has(PENDING_FILE)).toBe(false);
+    // Killed after the last step but before the journal was removed: redoing it all is harmless.
+    await write(path.join(root, PENDING_FILE), journal);
+    await recoverJournal(root);
+    expect(await hashTree(root)).toEqual(done);
+    // Killed between link and unlink of a crop: both names are one file; the temp goes.
+    await rm(path.join(root, "faceset_001", "n.png"));
+    await write(path.join(root, "faceset_001", ".n.png.tmp-99"), "new crop");
+    await import("node:fs/promises").then((fs) => fs.link(path.join(root, "faceset_001", ".n.png.tmp-99"), path.join(root, "faceset_001", "n.png")));
+    await write(path.join(root, PENDING_FILE), journal);
+    await recoverJournal(root);
+    expect(await hashTree(root)).toEqual(done);
+  });
+
+  test("a rename never replaces a file that is not its own; step paths never leave the library", async () => {
+    await makeLibrary(root);
+    const temp = `faceset_001/.a.png.tmp-${process.pid}`;
+    await write(path.join(root, temp), "other bytes");
+    await expect(withLibraryLock(root, () =>
+      commitJournal(root, "test", [{ op: "rename", from: temp, to: "faceset_001/a.png" }])
+    )).rejects.toThrow(/faceset_001\/a\.png: already exists; refusing to overwrite it/);
+    expect(await readFile(path.join(root, "faceset_001", "a.png"), "utf8")).toBe("not really a png: a.png");
+    await expect(commitJournal(root, "test", [{ op: "remove", path: "../elsewhere" }])).rejects.toThrow(
+      /remove step path "\.\.\/elsewhere" is not inside the library/,
+    );
+  });
+
+  test("an older version's journal: sets whose folders arrived are listed, the others left out", async () => {
+    await makeLibrary(root);
+    const manifestFile = path.join(root, "manifest.json");
     const oldManifest = await readFile(manifestFile);
-    const added = await addFacesets(dir, sets);
+    const added = await addFacesets(root, [newSet([newFace("p.png")]), newSet([newFace("q.png")])]);
     const journaled = await readJson(manifestFile);
     await writeFile(manifestFile, oldManifest);
-    for (const set of added) if (!arrived(set.name)) await rm(set.dir, { recursive: true });
-    await recordPendingWrite(dir, { manifest: journaled, placed: added.map((s) => ({ name: s.name, dir: s.name })) });
-    return added;
-  }
+    await rm(added[1]!.dir, { recursive: true });
+    await writeJson(path.join(root, PENDING_FILE), { manifest: journaled, placed: added.map((s) => ({ name: s.name, dir: s.name })) });
 
-  test("sets whose folders arrived are listed, the others left out; readers warn until then", async () => {
-    await makeLibrary(root);
-    await killedAfterRenames(root, [newSet([newFace("p.png")]), newSet([newFace("q.png")])], (name) => name === "faceset_008");
-    const stalled = await readLibrary(root);
-    expect(stalled.manifest.facesets.map((e) => e.name)).toEqual(["faceset_001", "faceset_003"]);
-    expect(stalled.warnings.join("\n")).toContain(`${PENDING_FILE}: a write was interrupted`);
-
-    const next = await addFacesets(root, [newSet([newFace("r.png")])]);
+    const warnings: string[] = [];
+    const next = await withLibraryLock(root, () => addFacesets(root, [newSet([newFace("r.png")])]), { warn: (l) => warnings.push(l) });
+    expect(warnings).toEqual([`${path.join(root, PENDING_FILE)}: completed an interrupted write (listed faceset_008)`]);
     expect(next.map((s) => s.name)).toEqual(["faceset_009"]); // 008 is in use again, 009 was never placed
     const library = await readLibrary(root);
     expect(library.manifest.facesets.map((e) => [e.name, e.count])).toEqual([
@@ -591,20 +708,12 @@ describe("a write killed half-way is completed by the next one (pending.ts journ
     expect(existsSync(path.join(root, PENDING_FILE))).toBe(false);
   });
 
-  test("extend's count: completed when the set manifest was replaced, dropped when it was not", async () => {
+  test("an older version's extend journal: dropped when its set manifest was never replaced", async () => {
     await makeLibrary(root);
-    const manifestFile = path.join(root, "manifest.json");
-    const oldManifest = await readFile(manifestFile);
-    await appendToFaceset(root, 1, [newFace("s.png")]); // faceset_001 now has 3 faces
-    const journaled = await readJson(manifestFile);
-    await writeFile(manifestFile, oldManifest);
-    await recordPendingWrite(root, { manifest: journaled, placed: [], setManifest: { dir: "faceset_001", faces: 3 } });
-    expect(await completePendingWrite(root)).toContain("completed an interrupted write");
-    expect((await readLibrary(root)).manifest.facesets.find((e) => e.name === "faceset_001")!.count).toBe(3);
-
-    await recordPendingWrite(root, { manifest: { ...journaled, facesets: [] }, placed: [], setManifest: { dir: "faceset_001", faces: 4 } });
-    const result = await appendToFaceset(root, 3, [newFace("t2.png")]);
-    expect(result.warnings.join("\n")).toContain("had not replaced faceset_001/manifest.json; dropped it");
+    await writeJson(path.join(root, PENDING_FILE), { manifest: { facesets: [] }, placed: [], setManifest: { dir: "faceset_001", faces: 4 } });
+    expect(await recoverJournal(root)).toEqual([
+      `${path.join(root, PENDING_FILE)}: an interrupted write had not replaced faceset_001/manifest.json; dropped it`,
+    ]);
     expect((await readLibrary(root)).manifest.facesets.map((e) => e.name)).toEqual(["faceset_001", "faceset_003"]);
     expect(existsSync(path.join(root, PENDING_FILE))).toBe(false);
   });

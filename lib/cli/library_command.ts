@@ -3,8 +3,10 @@
  * arguments are checked, and what they print around its plan. Notes go to stderr, so that stdout holds only the
  * plan and, with --json, ends with the outcome line.
  */
+import { realpathSync } from "node:fs";
 import path from "node:path";
 import { readConfigFile } from "../config";
+import { withLibraryLock } from "../library/lock";
 import { isUnder } from "../scan/scan";
 import { withFaceStore } from "../store/store";
 import type { LibraryWorkflowOptions } from "../workflows/context";
@@ -43,12 +45,30 @@ export interface LibraryWorkflowRun<R> {
 }
 
 /**
+ * The real path of `p` with every symlink resolved, also when `p` does not exist yet (a library about to be
+ * created): the real path of its nearest existing ancestor, plus the rest.
+ */
+export function realPathOf(p: string): string {
+  const abs = path.resolve(p);
+  const rest: string[] = [];
+  for (let at = abs; ; at = path.dirname(at)) {
+    try {
+      return path.join(realpathSync(at), ...rest.reverse());
+    } catch {
+      if (path.dirname(at) === at) return abs;
+      rest.push(path.basename(at));
+    }
+  }
+}
+
+/**
  * Refuse a library inside the photo folder (or the reverse): facesets would write crops into the photos, and the
- * next scan would read them back as photos, so extend and refine would feed on their own output.
+ * next scan would read them back as photos, so extend and refine would feed on their own output. Compared as real
+ * paths: a symlinked --library that leads into the photos is refused too.
  */
 export function assertLibraryOutsidePhotos(libraryDir: string, photos: string): void {
-  const lib = path.resolve(libraryDir);
-  const src = path.resolve(photos);
+  const lib = realPathOf(libraryDir);
+  const src = realPathOf(photos);
   if (lib === src || isUnder(lib, src)) {
     throw new UsageError(`--library ${libraryDir} is inside the photo folder ${photos}: facesets never writes into the photos; put the library elsewhere`);
   }
@@ -62,18 +82,36 @@ export function printWarnings(warnings: readonly string[]): void {
 }
 
 /**
- * Read --config and --set, scan the source first with --scan, check that --store exists, then run the workflow on the store opened read-only, with
- * crop-rendering progress and its notes on stderr, and print its warnings, its plan, where its run record went
- * (or that a dry run wrote nothing) and, with --json, its outcome.
+ * Read --config and --set, take the library lock (unless a dry run: before the scan and the plan, so a busy
+ * library is refused first), scan the source first with --scan, check that --store exists, then run the workflow
+ * on the store opened read-only, with crop-rendering progress and its notes on stderr, and print its warnings, its
+ * plan, where its run record went (or that a dry run wrote nothing) and, with --json, its outcome.
  */
 export async function runLibraryWorkflow<R extends { warnings: readonly string[]; recordFile?: string }>(
   values: LibraryCommandValues,
-  { workflow, printPlan, outcome, scanHint = "run deno task scan first, or add --scan", scanSource, libraryDir }: LibraryWorkflowRun<R>,
+  run: LibraryWorkflowRun<R>,
 ): Promise<void> {
+  const { scanSource, libraryDir } = run;
   if (scanSource !== undefined && libraryDir !== undefined) assertLibraryOutsidePhotos(libraryDir, scanSource);
   if (values.models !== undefined && !values.scan) throw new UsageError("--models applies only with --scan");
   const configSettings = values.set ?? [];
   const config = await readConfigFile(values.config, configSettings);
+  if (libraryDir === undefined || values["dry-run"]) return await runUnlocked(values, run, config, configSettings);
+  await withLibraryLock(libraryDir, () => runUnlocked(values, run, config, configSettings), { command: commandLine() });
+}
+
+/** The command line as typed (the script's name and its arguments), for the lock file. */
+function commandLine(): string {
+  const [script, ...args] = process.argv.slice(1);
+  return [path.basename(script ?? "facesets", ".ts").replaceAll("_", "-"), ...args].join(" ");
+}
+
+async function runUnlocked<R extends { warnings: readonly string[]; recordFile?: string }>(
+  values: LibraryCommandValues,
+  { workflow, printPlan, outcome, scanHint = "run deno task scan first, or add --scan", scanSource }: LibraryWorkflowRun<R>,
+  config: Awaited<ReturnType<typeof readConfigFile>>,
+  configSettings: string[],
+): Promise<void> {
   if (values.scan) {
     if (scanSource === undefined) throw new Error("runLibraryWorkflow: --scan needs the command's scanSource");
     // The store is facesets' own cache, so --scan updates it even in a dry run; only the library stays untouched.

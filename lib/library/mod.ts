@@ -3,6 +3,8 @@ export * from "./errors";
 export * from "./manifest";
 export * from "./read";
 export * from "./lock";
+export * from "./interrupt";
+export * from "./temp";
 export * from "./write";
 export * from "./pending";
 export * from "./provenance";

@@ -2,15 +2,18 @@
  * Writing to the library without disturbing what exists: new sets are built in a temp folder and renamed into
  * place (never over an existing folder), crops are added under names never used before, and manifests are
  * replaced atomically (temp file + rename). Existing set folders are never touched by addFacesets; existing
- * top-level entries are written back exactly as read (unknown fields included).
+ * top-level entries are written back exactly as read (unknown fields included). Both writes prepare temps first
+ * and then commit through the journal (pending.ts), under the library lock (lock.ts): killed at any point, the
+ * next write completes or removes what this one left, and a re-run adds nothing twice.
  */
-import { link, lstat, mkdir, readdir, rename, rm, unlink, writeFile } from "node:fs/promises";
+import { lstat, mkdir, readdir, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
-import process from "node:process";
-import { writeFileAtomic } from "../util/atomic";
+import { pauseAt } from "../util/pause";
 import { LibraryError } from "./errors";
+import { checkInterrupted, libraryStep } from "./interrupt";
 import { withLibraryLock } from "./lock";
-import { clearPendingWrite, completePendingWrite, recordPendingWrite } from "./pending";
+import { commitJournal, journalPath, type JournalStep } from "./pending";
+import { tempPath } from "./temp";
 import {
   checkCropPath,
   claimedFacesetNumber,
@@ -82,11 +85,9 @@ export function faceKey(face: FacesetFace): string {
   return face.faceId ?? `${face.sourceSha256 ?? face.source}|${face.bbox.join(",")}`;
 }
 
-const TEMP_MARK = ".tmp-";
-
-/** Where a new set is assembled before it is renamed to its real name. */
+/** Where a new set is assembled before it is renamed to its real name: `.faceset_NNN.tmp-<pid>` (see temp.ts). */
 export function tempFacesetFolder(libraryDir: string, number: number): string {
-  return path.join(libraryDir, `.${facesetName(number)}${TEMP_MARK}${process.pid}`);
+  return tempPath(libraryDir, facesetName(number));
 }
 
 /** A face record without the PNG bytes. */
@@ -122,8 +123,9 @@ async function exists(p: string): Promise<boolean> {
   return (await lstat(p).catch(() => undefined)) !== undefined;
 }
 
-async function writeLibraryManifest(libraryDir: string, manifest: LibraryManifest): Promise<void> {
-  await writeFileAtomic(path.join(libraryDir, MANIFEST_FILE), formatManifest(libraryManifestJson(manifest)));
+/** The journal step that replaces the top-level manifest. */
+function libraryManifestStep(manifest: LibraryManifest): JournalStep {
+  return { op: "write", path: MANIFEST_FILE, data: formatManifest(libraryManifestJson(manifest)) };
 }
 
 const listed = (names: readonly string[], max = 3) =>
@@ -143,7 +145,6 @@ const signature = (faces: readonly FacesetFace[]) => faceKeySignature(faces.map(
  */
 export function addFacesets(libraryDir: string, newSets: readonly NewFaceset[]): Promise<LoadedFaceset[]> {
   return withLibraryLock(libraryDir, async () => {
-    await completePendingWrite(libraryDir);
     const library = await readLibrary(libraryDir, { checkCrops: false });
     const manifestFile = path.join(libraryDir, MANIFEST_FILE);
     if (!library.hasManifest && library.numberedFolders.length > 0) {
@@ -214,47 +215,42 @@ export function addFacesets(libraryDir: string, newSets: readonly NewFaceset[]):
       return { newSet, number: setNumber, name, manifest, entry, dir, temp: tempFacesetFolder(libraryDir, setNumber) };
     });
 
-    const pending = new Set(planned.map((p) => p.temp));
-    const placed: typeof planned = [];
+    // Prepare (undoable): each set assembled in its temp folder. Killed here, the next write removes the temps.
+    const made: string[] = [];
     try {
-      for (const p of planned) {
-        if (await exists(p.dir)) {
-          throw new LibraryError(`${p.dir}: already exists; refusing to overwrite a set folder`, p.dir);
+      await libraryStep("addFacesets: write crops", async () => {
+        for (const p of planned) {
+          if (await exists(p.dir)) {
+            throw new LibraryError(`${p.dir}: already exists; refusing to overwrite a set folder`, p.dir);
+          }
+          await rm(p.temp, { recursive: true, force: true }); // only ever our own leftover: the name carries our pid
+          made.push(p.temp);
+          await mkdir(p.temp);
+          for (const extraFile of p.newSet.files ?? []) {
+            await writeFile(path.join(p.temp, extraFile.name), extraFile.data, { flag: "wx" });
+          }
+          for (const [i, face] of p.manifest.faces.entries()) {
+            await writeFile(path.join(p.temp, face.crop), p.newSet.faces[i]!.png, { flag: "wx" });
+            await pauseAt("add:crop-written");
+            checkInterrupted();
+          }
+          await writeFile(path.join(p.temp, MANIFEST_FILE), formatManifest(facesetManifestJson(p.manifest)), {
+            flag: "wx",
+          });
+          await pauseAt("add:set-prepared");
+          checkInterrupted();
         }
-        await rm(p.temp, { recursive: true, force: true }); // only ever our own leftover: the name carries our pid
-        await mkdir(p.temp);
-        for (const extraFile of p.newSet.files ?? []) {
-          await writeFile(path.join(p.temp, extraFile.name), extraFile.data, { flag: "wx" });
-        }
-        for (const [i, face] of p.manifest.faces.entries()) {
-          await writeFile(path.join(p.temp, face.crop), p.newSet.faces[i]!.png, { flag: "wx" });
-        }
-        await writeFile(path.join(p.temp, MANIFEST_FILE), formatManifest(facesetManifestJson(p.manifest)), {
-          flag: "wx",
-        });
-      }
-      // From the first rename on, the manifest lags the folders: journal where it is going (see pending.ts).
-      await recordPendingWrite(libraryDir, {
-        manifest: libraryManifestJson(withNewEntries(library.manifest, planned)),
-        placed: planned.map((p) => ({ name: p.name, dir: path.relative(libraryDir, p.dir) })),
       });
-      for (const p of planned) {
-        // rename() would replace an existing *empty* folder, so look first; the library lock keeps it true.
-        if (await exists(p.dir)) {
-          throw new LibraryError(`${p.dir}: already exists; refusing to overwrite a set folder`, p.dir);
-        }
-        if (p.newSet.thin) await mkdir(path.dirname(p.dir), { recursive: true });
-        await rename(p.temp, p.dir);
-        pending.delete(p.temp);
-        placed.push(p);
-      }
-    } finally {
-      for (const temp of pending) await rm(temp, { recursive: true, force: true });
-      // Sets already in place are listed even when a later one failed, so the manifest matches the folders.
-      if (placed.length > 0) await writeLibraryManifest(libraryDir, withNewEntries(library.manifest, placed));
-      await clearPendingWrite(libraryDir);
+    } catch (err) {
+      for (const temp of made) await rm(temp, { recursive: true, force: true });
+      throw err;
     }
-    return placed.map((p) => ({ number: p.number, name: p.name, dir: p.dir, manifest: p.manifest }));
+    // Commit (journaled, see pending.ts): the folders renamed into place, then the manifest listing them.
+    await commitJournal(libraryDir, "addFacesets", [
+      ...planned.map((p): JournalStep => ({ op: "rename", from: journalPath(libraryDir, p.temp), to: journalPath(libraryDir, p.dir) })),
+      libraryManifestStep(withNewEntries(library.manifest, planned)),
+    ]);
+    return planned.map((p) => ({ number: p.number, name: p.name, dir: p.dir, manifest: p.manifest }));
   });
 }
 
@@ -276,42 +272,6 @@ function thinEntry(entry: FacesetEntry): ThinEra {
 }
 
 /**
- * Write `png` as `<dir>/<name>` without ever replacing a file: written to a temp file, then hard-linked to the
- * final name (link fails if the name exists, even if another process made it a moment ago); on a file system
- * without hard links, an exclusive create. Returns the name used (the next unused one on a collision).
- */
-async function writeNewCrop(dir: string, name: string, png: Uint8Array, taken: Set<string>): Promise<string> {
-  const temp = path.join(dir, `.${name}${TEMP_MARK}${process.pid}`);
-  await writeFile(temp, png);
-  try {
-    for (;;) {
-      try {
-        await link(temp, path.join(dir, name));
-        return name;
-      } catch (err) {
-        const code = (err as NodeJS.ErrnoException).code;
-        if (code === "EEXIST") {
-          name = unusedName(name, taken);
-          continue;
-        }
-        if (code !== "EPERM" && code !== "ENOTSUP" && code !== "EOPNOTSUPP" && code !== "ENOSYS") throw err;
-        for (;;) {
-          try {
-            await writeFile(path.join(dir, name), png, { flag: "wx" });
-            return name;
-          } catch (e) {
-            if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
-            name = unusedName(name, taken);
-          }
-        }
-      }
-    }
-  } finally {
-    await unlink(temp).catch(() => undefined);
-  }
-}
-
-/**
  * Add faces to an existing set (the `extend` command): each crop gets a file name that no file in the folder and
  * no face of the manifest has ever used (`x.png` -> `x-2.png`), the set manifest is replaced atomically, and the
  * set's `count` in the top-level manifest is updated (every other entry is written back as read). Existing crops
@@ -325,7 +285,6 @@ export function appendToFaceset(
 ): Promise<AppendResult> {
   const { skipKnownFaces = true } = options;
   return withLibraryLock(libraryDir, async () => {
-    const completed = await completePendingWrite(libraryDir);
     const library: Library = await readLibrary(libraryDir, { checkCrops: false });
     const name = facesetName(n);
     const set = library.sets.get(n);
@@ -334,7 +293,7 @@ export function appendToFaceset(
       throw new LibraryError(`${path.join(libraryDir, name)}: no such set with a manifest${hint}`);
     }
     const label = `appendToFaceset ${name}`;
-    const warnings: string[] = completed ? [completed] : [];
+    const warnings: string[] = [];
     const skipped: AppendResult["skipped"] = [];
     const inSet = new Set(set.manifest.faces.map(faceKey));
     const inCall = new Set<string>();
@@ -351,18 +310,31 @@ export function appendToFaceset(
       accepted.push(face);
     });
     checkWritable({ faces: accepted.map(record) }, label);
+    if (accepted.length === 0) return { set, added: [], skipped, warnings };
 
+    // Names no file of the folder (temps of other processes included) and no face of the manifest ever used.
     const taken = new Set<string>([MANIFEST_FILE.toLowerCase()]);
     for (const file of await readdir(set.dir)) taken.add(file.toLowerCase());
     for (const face of set.manifest.faces) taken.add(face.crop.toLowerCase());
+    const added: FacesetFace[] = accepted.map((face) => ({ ...record(face), crop: unusedName(face.crop, taken) }));
 
-    const added: FacesetFace[] = [];
-    for (const face of accepted) {
-      const wanted = unusedName(face.crop, taken);
-      const crop = await writeNewCrop(set.dir, wanted, face.png, taken);
-      added.push({ ...record(face), crop });
+    // Prepare (undoable): each crop as a temp file. Killed here, the next write removes the temps, and a re-run
+    // picks the same names again (nothing was added).
+    const temps: string[] = [];
+    try {
+      await libraryStep(`appendToFaceset ${name}: write crops`, async () => {
+        for (const [i, face] of added.entries()) {
+          const temp = tempPath(set.dir, face.crop);
+          temps.push(temp);
+          await writeFile(temp, accepted[i]!.png);
+          await pauseAt("append:crop-written");
+          checkInterrupted();
+        }
+      });
+    } catch (err) {
+      for (const temp of temps) await rm(temp, { force: true });
+      throw err;
     }
-    if (added.length === 0) return { set, added, skipped, warnings };
 
     const manifest: FacesetManifest = {
       ...set.manifest,
@@ -375,23 +347,23 @@ export function appendToFaceset(
       ...library.manifest,
       facesets: library.manifest.facesets.map((e, i) => (i === index ? { ...e, count: manifest.faces.length } : e)),
     };
-    // The set manifest and the top-level count change in two renames: journal the second (see pending.ts).
-    if (library.hasManifest && counted) {
-      await recordPendingWrite(libraryDir, {
-        manifest: libraryManifestJson(counted),
-        placed: [],
-        setManifest: { dir: path.relative(libraryDir, set.dir), faces: manifest.faces.length },
-      });
-    }
-    await writeFileAtomic(path.join(set.dir, MANIFEST_FILE), formatManifest(facesetManifestJson(manifest)));
     if (!library.hasManifest) {
       warnings.push(`${manifestFile}: missing; ${name}'s count is only in its own manifest`);
     } else if (!counted) {
       warnings.push(`${manifestFile}: does not list ${name}; its count was not recorded there`);
-    } else {
-      await writeLibraryManifest(libraryDir, counted);
-      await clearPendingWrite(libraryDir);
     }
+    // Commit (journaled, see pending.ts): crops to their names, then the set manifest, then the top-level count.
+    warnings.push(
+      ...(await commitJournal(libraryDir, "extend", [
+        ...added.map((face, i): JournalStep => ({
+          op: "rename",
+          from: journalPath(libraryDir, temps[i]!),
+          to: journalPath(libraryDir, path.join(set.dir, face.crop)),
+        })),
+        { op: "write", path: journalPath(libraryDir, path.join(set.dir, MANIFEST_FILE)), data: formatManifest(facesetManifestJson(manifest)) },
+        ...(library.hasManifest && counted ? [libraryManifestStep(counted)] : []),
+      ])),
+    );
     return { set: { ...set, manifest }, added, skipped, warnings };
   });
 }

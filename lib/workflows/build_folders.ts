@@ -20,7 +20,7 @@ import { addFacesets, type NewFaceset } from "../library/write";
 import { isUnder } from "../scan/scan";
 import { walkImages } from "../scan/walk";
 import { provenanceFile, readSetProvenance } from "../library/provenance";
-import { endRun, finishRun, latestDetectorSha256, type LibraryWorkflowOptions, openRun, recordBase, type RunRecordBase, setProvenance } from "./context";
+import { endRun, finishRun, latestDetectorSha256, type LibraryWorkflowOptions, openRun, recordBase, type RunRecordBase, setProvenance, underLibraryLock } from "./context";
 
 export type FolderStatus =
   | "new" // becomes a new set
@@ -119,7 +119,11 @@ function mostlyHeldBy(faceIds: readonly string[], owners: ReadonlyMap<string, st
   return set !== undefined && faces! * 2 > faceIds.length ? { set, faces: faces! } : undefined;
 }
 
-export async function buildFolders(options: BuildFoldersOptions): Promise<BuildFoldersResult> {
+export function buildFolders(options: BuildFoldersOptions): Promise<BuildFoldersResult> {
+  return underLibraryLock(options, "build-folders", () => buildFoldersLocked(options));
+}
+
+async function buildFoldersLocked(options: BuildFoldersOptions): Promise<BuildFoldersResult> {
   const root = path.resolve(options.folders);
   const run = await openRun("build-folders", options, { scanHint: `scan the folders first (deno task scan --source ${root})` });
   const { store, config, log, library, recognizer } = run;

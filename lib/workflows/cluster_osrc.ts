@@ -13,7 +13,7 @@ import type { FacesetOrigin } from "../library/manifest";
 import { addFacesets, type NewFaceset } from "../library/write";
 import { type SourceCoverage, sourceCoverage } from "../scan/coverage";
 import { claimedFaceIds, provenanceFile } from "../library/provenance";
-import { endRun, finishRun, latestDetectorSha256, type LibraryWorkflowOptions, openRun, recordBase, type RunRecordBase, setProvenance } from "./context";
+import { endRun, finishRun, latestDetectorSha256, type LibraryWorkflowOptions, openRun, recordBase, type RunRecordBase, setProvenance, underLibraryLock } from "./context";
 
 export interface ClusterOsrcOptions extends LibraryWorkflowOptions {
   /** The mixed bucket: its faces in the store are planned. */
@@ -64,7 +64,11 @@ export async function clusterOsrc(options: ClusterOsrcOptions): Promise<ClusterO
 }
 
 /** The discovery workflow shared by cluster-osrc and refine (lib/workflows/refine.ts). */
-export async function runDiscovery(options: ClusterOsrcOptions, mode: DiscoveryMode): Promise<DiscoveryWorkflowResult> {
+export function runDiscovery(options: ClusterOsrcOptions, mode: DiscoveryMode): Promise<DiscoveryWorkflowResult> {
+  return underLibraryLock(options, mode.kind, () => runDiscoveryLocked(options, mode));
+}
+
+async function runDiscoveryLocked(options: ClusterOsrcOptions, mode: DiscoveryMode): Promise<DiscoveryWorkflowResult> {
   const run = await openRun(mode.kind, options);
   const { store, config, log, library, recognizer } = run;
   const dim = recognizer.dim;

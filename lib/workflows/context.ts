@@ -6,6 +6,7 @@
  */
 import path from "node:path";
 import type { RunConfig } from "../config";
+import { withLibraryLock } from "../library/lock";
 import { type SetProvenance } from "../library/provenance";
 import { type Library, readLibrary } from "../library/read";
 import { writeRunRecord } from "../library/runs";
@@ -177,4 +178,21 @@ export function endRun<R extends { finishedAt: string }>(record: R): R {
 /** End a run that wrote to the library: stamp finishedAt and write its run record; returns the record's path. */
 export async function finishRun(run: WorkflowRun<string>, record: { finishedAt: string }): Promise<string> {
   return await writeRunRecord(run.libraryDir, run.runId, endRun(record));
+}
+
+/**
+ * Run a workflow under the library lock, taken before it reads or plans anything (a refusal comes first, and a
+ * killed earlier write is completed before the plan reads the library). A dry run writes nothing and takes no lock.
+ */
+export function underLibraryLock<T>(
+  options: Pick<LibraryWorkflowOptions, "libraryDir" | "dryRun" | "command" | "log">,
+  kind: string,
+  fn: () => Promise<T>,
+): Promise<T> {
+  if (options.dryRun) return fn();
+  const log = options.log;
+  return withLibraryLock(options.libraryDir, fn, {
+    command: options.command ?? kind,
+    warn: log ? (line) => log(`warning: ${line}`) : undefined,
+  });
 }

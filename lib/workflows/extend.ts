@@ -15,7 +15,7 @@ import { renderFaceGroups } from "../export/faces";
 import type { FacesetFace } from "../library/manifest";
 import { claimedFaceIds } from "../library/provenance";
 import { appendToFaceset } from "../library/write";
-import { endRun, finishRun, type LibraryWorkflowOptions, openRun, recordBase, type RunRecordBase } from "./context";
+import { endRun, finishRun, type LibraryWorkflowOptions, openRun, recordBase, type RunRecordBase, underLibraryLock } from "./context";
 
 /** Marks the faces extend adds (in the face record's extra fields) so they stay out of the anchor centroid. */
 export const ADDED_BY_EXTEND = "extend";
@@ -48,7 +48,11 @@ export interface ExtendResult {
 
 const addedByExtend = (face: FacesetFace) => face.extra?.added_by === ADDED_BY_EXTEND;
 
-export async function extend(options: ExtendOptions): Promise<ExtendResult> {
+export function extend(options: ExtendOptions): Promise<ExtendResult> {
+  return underLibraryLock(options, "extend", () => extendLocked(options));
+}
+
+async function extendLocked(options: ExtendOptions): Promise<ExtendResult> {
   const run = await openRun("extend", options);
   const { store, config, log, library, recognizer, libraryDir } = run;
   const dim = recognizer.dim;

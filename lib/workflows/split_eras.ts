@@ -18,7 +18,7 @@ import { claimedFacesetNumber, type FacesetFace, facesetName, thinEraName } from
 import { cropPath, type Library, type LoadedFaceset, nextFacesetNumber, THIN_FOLDER } from "../library/read";
 import { addFacesets, faceKey, faceKeySignature, type NewFace, type NewFaceset } from "../library/write";
 import { provenanceFile } from "../library/provenance";
-import { endRun, finishRun, latestDetectorSha256, type LibraryWorkflowOptions, openRun, recordBase, type RunRecordBase, setProvenance } from "./context";
+import { endRun, finishRun, latestDetectorSha256, type LibraryWorkflowOptions, openRun, recordBase, type RunRecordBase, setProvenance, underLibraryLock } from "./context";
 
 /** Copies crops instead of rendering them, so it takes no progress or log callbacks. */
 export interface SplitErasWorkflowOptions extends Omit<LibraryWorkflowOptions, "onProgress" | "log"> {
@@ -90,7 +90,11 @@ function existingChildren(library: Library, parent: string): string[] {
   return out.sort((a, b) => number(a) - number(b));
 }
 
-export async function splitErasWorkflow(options: SplitErasWorkflowOptions): Promise<SplitErasResult> {
+export function splitErasWorkflow(options: SplitErasWorkflowOptions): Promise<SplitErasResult> {
+  return underLibraryLock(options, "split-eras", () => splitErasLocked(options));
+}
+
+async function splitErasLocked(options: SplitErasWorkflowOptions): Promise<SplitErasResult> {
   const parentName = facesetName(options.faceset);
   const run = await openRun("split-eras", options, {
     checkLibrary: (library) => {
