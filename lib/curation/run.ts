@@ -10,6 +10,7 @@ import path from "node:path";
 import { writeFileAtomic } from "../util/atomic";
 import { commitLedger, type Decision, type Ledger, type LedgerSet, nextSeq } from "../library/ledger";
 import { beginLedgerChange, endLedgerChange, recoverLedgerChange } from "../library/ledger_journal";
+import { libraryStep } from "../library/interrupt";
 import { withLibraryLock } from "../library/lock";
 import {
   type FacesetFace,
@@ -127,5 +128,6 @@ export async function runCuration(
     outcome.seq = seq;
     return outcome;
   };
-  return dryRun ? await work() : await withLibraryLock(libraryDir, work);
+  // One library step: a Ctrl-C during a curation lets it finish (it is short), then the command stops (interrupt.ts).
+  return dryRun ? await work() : await withLibraryLock(libraryDir, () => libraryStep(`curate ${verb}`, work));
 }

@@ -240,3 +240,12 @@ async function completeLegacy(libraryDir: string, pending: LegacyPendingWrite): 
   const arrived = pending.placed.filter((p) => !missing.has(p.name)).map((p) => p.name);
   return `${file}: completed an interrupted write` + (arrived.length > 0 ? ` (listed ${arrived.join(", ")})` : "");
 }
+
+/**
+ * recoverJournal as one line (undefined when nothing was pending). withLibraryLock already completes a journal when
+ * it takes the lock, so under the lock this normally finds nothing; kept for callers written against it.
+ */
+export async function completePendingWrite(libraryDir: string): Promise<string | undefined> {
+  const lines = await recoverJournal(libraryDir);
+  return lines.length > 0 ? lines.join("; ") : undefined;
+}
