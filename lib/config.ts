@@ -42,7 +42,7 @@ export interface IdentityConfig {
   minUniqueSources: number;
   /**
    * Counting distinct photos for `minUniqueSources`: faces of different files at or below this cosine distance
-   * are one photo (lib/identity/same_photo.ts). 0 counts files, as the owner's tool did. Measured on ../shared/faces
+   * are one photo (lib/cluster/same_photo.ts). 0 counts files, as the owner's tool did. Measured on ../shared/faces
    * with det_2.5g + w600k_mbf_int8: re-encoded, resized, EXIF-rotated or rotated copies of one shot <= 0.072, crops
    * of one shot 0.10-0.12 (counted as different photos), different photos of one person >= 0.157.
    */

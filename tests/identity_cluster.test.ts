@@ -1,6 +1,6 @@
 import { describe, expect, test } from "vitest";
 import { type Linkage, LINKAGES } from "../lib/config";
-import { cluster, type ClusterOptions, clusterMetrics, syntheticIdentities } from "../lib/identity/mod";
+import { cluster, type ClusterOptions, clusterMetrics, syntheticIdentities } from "../lib/cluster/mod";
 
 /** Unit vectors on a circle at the given angles (degrees), as an n x 2 matrix. */
 function onCircle(degrees: number[]): Float32Array {

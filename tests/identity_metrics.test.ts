@@ -1,5 +1,5 @@
 import { describe, expect, test } from "vitest";
-import { clusterMetrics } from "../lib/identity/mod";
+import { clusterMetrics } from "../lib/cluster/mod";
 
 describe("clusterMetrics", () => {
   test("matches a hand-computed example", () => {

@@ -1,7 +1,7 @@
 import { describe, expect, test } from "vitest";
-import { cluster } from "../lib/identity/cluster";
-import { syntheticIdentities } from "../lib/identity/synthetic";
-import { sweepThresholds, thresholdRange } from "../lib/identity/sweep";
+import { cluster } from "../lib/cluster/cluster";
+import { syntheticIdentities } from "../lib/cluster/synthetic";
+import { sweepThresholds, thresholdRange } from "../lib/cluster/sweep";
 
 /** Unit vectors in 2-D at the given angles (degrees): cosine distance = 1 - cos(angle difference). */
 function atAngles(degrees: number[]): Float32Array {

@@ -1,7 +1,7 @@
 import { describe, expect, test } from "vitest";
 import { CATEGORY_COLOURS, eraScatter, routingHistogram, sweepFigure, umapScatter } from "../lib/report/figures";
 import { umap2d } from "../lib/report/umap";
-import { syntheticIdentities } from "../lib/identity/synthetic";
+import { syntheticIdentities } from "../lib/cluster/synthetic";
 
 type Obj = Record<string, any>;
 const titleOf = (axis: unknown) => ((axis as Obj).title as Obj).text as string;

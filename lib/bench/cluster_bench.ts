@@ -5,10 +5,10 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import process from "node:process";
 import { DEFAULT_CONFIG, type Linkage } from "../config";
-import { type Clustering, cluster, type ScalableStats } from "../identity/cluster";
-import { clusterMetrics } from "../identity/metrics";
-import type { ScalableOptions } from "../identity/options";
-import { syntheticIdentities } from "../identity/synthetic";
+import { type Clustering, cluster, type ScalableStats } from "../cluster/cluster";
+import { clusterMetrics } from "../cluster/metrics";
+import type { ScalableOptions } from "../cluster/options";
+import { syntheticIdentities } from "../cluster/synthetic";
 
 export interface ClusterBenchOptions {
   /** Numbers of faces to cluster. Default [10_000, 100_000]. */

@@ -6,8 +6,8 @@
 import type { Linkage, RunConfig } from "../config";
 import type { FaceEngine } from "../face/engine";
 import { loadImage } from "../image/load";
-import type { ClusterMetrics } from "../identity/metrics";
-import { sweepThresholds } from "../identity/sweep";
+import type { ClusterMetrics } from "../cluster/metrics";
+import { sweepThresholds } from "../cluster/sweep";
 import { readLabels } from "../labels/labels";
 
 export interface LabelledBenchOptions {

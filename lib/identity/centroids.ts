@@ -9,6 +9,7 @@ import type { FacesetFace, FacesetOrigin } from "../library/manifest";
 import type { Library, LoadedFaceset } from "../library/read";
 import type { FaceRow } from "../store/records";
 import type { BBox } from "../types";
+import { cosDist, unitMean } from "../cluster/vectors";
 
 /** The owner's rule: a set face and a store face are the same detection when their boxes overlap this much. */
 export const DEFAULT_MATCH_MIN_IOU = 0.9;
@@ -83,25 +84,6 @@ export interface Identity {
   matched: FaceRow[];
   /** Set faces with no store face (source not scanned, or boxes that do not overlap enough). */
   unmatched: FacesetFace[];
-}
-
-/** Mean of unit vectors, renormalised to unit length (zero vector stays zero). */
-export function unitMean(vectors: readonly Float32Array[], dim: number): Float32Array {
-  const sum = new Float64Array(dim);
-  for (const v of vectors) for (let d = 0; d < dim; d++) sum[d]! += v[d]!;
-  let norm = 0;
-  for (let d = 0; d < dim; d++) norm += sum[d]! * sum[d]!;
-  norm = Math.sqrt(norm);
-  const out = new Float32Array(dim);
-  if (norm > 0) for (let d = 0; d < dim; d++) out[d] = sum[d]! / norm;
-  return out;
-}
-
-/** Cosine distance of two unit vectors. */
-export function cosDist(a: Float32Array, b: Float32Array): number {
-  let dot = 0;
-  for (let d = 0; d < a.length; d++) dot += a[d]! * b[d]!;
-  return 1 - dot;
 }
 
 /**

@@ -14,9 +14,11 @@
  */
 import type { RunConfig } from "../config";
 import type { FaceRow } from "../store/records";
-import { cosDist, type Identity, nearestIdentity, unitMean } from "./centroids";
-import { cluster } from "./cluster";
-import { distinctPhotoCount, photoGroups } from "./same_photo";
+import { cosDist, unitMean } from "../cluster/vectors";
+import { type Identity, nearestIdentity } from "./centroids";
+import { exportGateFailures, qualityGateFailures } from "./gates";
+import { cluster } from "../cluster/cluster";
+import { distinctPhotoCount, photoGroups } from "../cluster/same_photo";
 import { type DecidedFace, decidedFace } from "./face_decision";
 import { facesetName } from "../library/manifest";
 
@@ -128,30 +130,6 @@ export interface DiscoveryInput {
    * source among itself only (nearest identities are still recorded; faces already in sets stay left alone).
    */
   route?: boolean;
-}
-
-/** Failed quality gates of a face (empty: passes). A missing measure (imported face) fails its gate. */
-export function qualityGateFailures(row: FaceRow, config: RunConfig): string[] {
-  const { minFaceShortPx, minBlur, minDetScore } = config.identity;
-  const out: string[] = [];
-  if (!(row.faceShortPx >= minFaceShortPx)) out.push(`face_short ${row.faceShortPx.toFixed(0)} < ${minFaceShortPx}`);
-  if (!(row.blur !== null && row.blur >= minBlur)) out.push(`blur ${row.blur?.toFixed(1) ?? "unknown"} < ${minBlur}`);
-  if (!(row.detScore !== null && row.detScore >= minDetScore)) {
-    out.push(`det_score ${row.detScore?.toFixed(3) ?? "unknown"} < ${minDetScore}`);
-  }
-  return out;
-}
-
-/**
- * Failed export gates of a face `centroidCosDist` from the centroid of the set it would join (empty: passes).
- * Shared with extend, so a face joins an existing set only if discovery would have exported it there.
- */
-export function exportGateFailures(row: FaceRow, centroidCosDist: number, config: RunConfig): string[] {
-  const { exportMinFaceShortPx, exportMaxCosDist } = config.export;
-  const out: string[] = [];
-  if (!(row.faceShortPx >= exportMinFaceShortPx)) out.push(`face_short ${row.faceShortPx.toFixed(0)} < ${exportMinFaceShortPx}`);
-  if (!(centroidCosDist <= exportMaxCosDist)) out.push(`centroid distance ${centroidCosDist.toFixed(3)} > ${exportMaxCosDist}`);
-  return out;
 }
 
 export function planDiscovery(input: DiscoveryInput): DiscoveryPlan {

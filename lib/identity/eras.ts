@@ -12,9 +12,9 @@
  * A set whose faces have no capture time at all splits by embedding whatever was asked, and says so in `note`.
  */
 import type { EraConfig } from "../config";
-import { cosDist, unitMean } from "./centroids";
-import { cluster } from "./cluster";
-import type { AgglomerativeLinkage } from "./options";
+import { cosDist, unitMean } from "../cluster/vectors";
+import { cluster } from "../cluster/cluster";
+import type { AgglomerativeLinkage } from "../cluster/options";
 
 export type EraSplitMode = "time" | "embedding" | "both";
 export const ERA_SPLIT_MODES: readonly EraSplitMode[] = ["time", "embedding", "both"];

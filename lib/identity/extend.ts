@@ -18,7 +18,7 @@
 import type { RunConfig } from "../config";
 import type { FaceRow } from "../store/records";
 import { nearestIdentity } from "./centroids";
-import { exportGateFailures, qualityGateFailures } from "./discover";
+import { exportGateFailures, qualityGateFailures } from "./gates";
 import { type DecidedFace, decidedFace } from "./face_decision";
 
 export type ExtendFate =

@@ -17,8 +17,8 @@
  */
 import type { RunConfig } from "../config";
 import type { FaceRow } from "../store/records";
-import { cosDist, unitMean } from "./centroids";
-import { qualityGateFailures } from "./discover";
+import { cosDist, unitMean } from "../cluster/vectors";
+import { qualityGateFailures } from "./gates";
 import { type DecidedFace, decidedFace } from "./face_decision";
 
 export type FolderFaceFate =

@@ -1,14 +1,9 @@
-/** Identities: clustering unit face embeddings, scoring clusterings, synthetic embeddings for tests and benches. */
-export * from "./options";
-export * from "./cluster";
-export * from "./metrics";
-export * from "./synthetic";
-export { condensedCosineDistances, condensedIndex } from "./agglomerative";
-export { exactNeighbourGraph, type GraphStats, type NeighbourGraph } from "./knn";
+/** Identities: plans over store faces and the library (discovery, extend, hand-sorted folders, eras) and their gates. */
 export * from "./centroids";
 export * from "./face_decision";
-export * from "./same_photo";
+export * from "./gates";
 export * from "./discover";
 export * from "./extend";
 export * from "./folders";
 export * from "./set_faces";
+export * from "./eras";

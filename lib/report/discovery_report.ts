@@ -4,7 +4,7 @@
  * (and the sweep computed from the store); nothing is typed in by hand.
  */
 import path from "node:path";
-import type { SweepRow } from "../identity/sweep";
+import type { SweepRow } from "../cluster/sweep";
 import type { DiscoveryRunRecord } from "../workflows/cluster_osrc";
 import { formatMarkdownCell, type MarkdownCell, markdownTable } from "./markdown";
 import { nearestDistances } from "./run_data";

@@ -10,7 +10,7 @@
  */
 import path from "node:path";
 import type { RunConfig } from "../config";
-import { cosDist } from "../identity/centroids";
+import { cosDist } from "../cluster/vectors";
 import { eraDate, type EraSplit, type EraSplitMode, splitEras } from "../identity/eras";
 import { claimedFacesetNumber, facesetName } from "../library/manifest";
 import { type Library, readLibrary } from "../library/read";

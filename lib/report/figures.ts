@@ -5,8 +5,8 @@
  * Every figure has a title saying what a point or bar is, axis titles with units, and thresholds drawn as labelled
  * vertical lines, because a reader of a report has no notebook to ask.
  */
-import type { SweepRow } from "../identity/sweep";
-import { mulberry32 } from "../identity/synthetic";
+import type { SweepRow } from "../cluster/sweep";
+import { mulberry32 } from "../cluster/synthetic";
 
 export type PlotTrace = Record<string, unknown>;
 export type PlotLayout = Record<string, unknown>;

@@ -4,7 +4,7 @@
  * Cost: ~10 s for 2,000 x 512 under Node on 2 cores (toolchain.md); it is for figures, not for decisions.
  */
 import { UMAP } from "umap-js";
-import { mulberry32 } from "../identity/synthetic";
+import { mulberry32 } from "../cluster/synthetic";
 
 export interface UmapOptions {
   /** PRNG seed. Default 1. */

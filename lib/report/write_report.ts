@@ -5,9 +5,10 @@
  */
 import { mkdir, readdir } from "node:fs/promises";
 import path from "node:path";
-import { type FaceDecision, qualityGateFailures } from "../identity/discover";
-import { photoGroups } from "../identity/same_photo";
-import { type SweepRow, sweepThresholds, thresholdRange } from "../identity/sweep";
+import type { FaceDecision } from "../identity/discover";
+import { qualityGateFailures } from "../identity/gates";
+import { photoGroups } from "../cluster/same_photo";
+import { type SweepRow, sweepThresholds, thresholdRange } from "../cluster/sweep";
 import type { DiscoveryRunRecord } from "../workflows/cluster_osrc";
 import { faceTruth, readLabels, truthByPath } from "../labels/mod";
 import { FaceStore } from "../store/store";

@@ -6,7 +6,8 @@
  * TODO(review): computed here from the run records because no shared leftovers function was on main when this was
  * written (issue 15 item 3 builds one for the report); switch to it once it lands, so the page and the report agree.
  */
-import { type Identity, libraryFaceOwners, libraryIdentities, nearestIdentity, unitMean } from "../identity/centroids";
+import { unitMean } from "../cluster/vectors";
+import { type Identity, libraryFaceOwners, libraryIdentities, nearestIdentity } from "../identity/centroids";
 import type { ClusterOutcome, FaceDecision, FaceFate } from "../identity/discover";
 import type { Library } from "../library/read";
 import { listRunRecords, readRunRecordJson } from "../library/runs";

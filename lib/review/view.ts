@@ -4,7 +4,8 @@
  * named by path in a view: the builder hands each one to `register`, which answers an opaque id (see server.ts).
  */
 import path from "node:path";
-import { cosDist, FaceIndex, unitMean } from "../identity/centroids";
+import { cosDist, unitMean } from "../cluster/vectors";
+import { FaceIndex } from "../identity/centroids";
 import type { FacesetFace } from "../library/manifest";
 import { cropPath, type Library, type LoadedFaceset } from "../library/read";
 import type { FaceRow } from "../store/records";

@@ -2,7 +2,7 @@
  * Synthetic, seeded face records for the store tests (the engine that makes real ones is tested elsewhere).
  * Loaded by vitest (Node) and by the Deno writer process of the crash test, so: extensionless imports only.
  */
-import { mulberry32 } from "../../lib/identity/synthetic";
+import { mulberry32 } from "../../lib/cluster/synthetic";
 import type { FileOutcome } from "../../lib/store/records";
 import type { FaceAnalysis, Landmarks5 } from "../../lib/types";
 import { sha256Bytes } from "../../lib/util/hash";

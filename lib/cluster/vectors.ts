@@ -148,3 +148,22 @@ export function gatherRows(X: Float32Array, rows: ArrayLike<number>, dim: number
   }
   return out;
 }
+
+/** Mean of unit vectors, renormalised to unit length (zero vector stays zero). */
+export function unitMean(vectors: readonly Float32Array[], dim: number): Float32Array {
+  const sum = new Float64Array(dim);
+  for (const v of vectors) for (let d = 0; d < dim; d++) sum[d]! += v[d]!;
+  let norm = 0;
+  for (let d = 0; d < dim; d++) norm += sum[d]! * sum[d]!;
+  norm = Math.sqrt(norm);
+  const out = new Float32Array(dim);
+  if (norm > 0) for (let d = 0; d < dim; d++) out[d] = sum[d]! / norm;
+  return out;
+}
+
+/** Cosine distance of two unit vectors. */
+export function cosDist(a: Float32Array, b: Float32Array): number {
+  let dot = 0;
+  for (let d = 0; d < a.length; d++) dot += a[d]! * b[d]!;
+  return 1 - dot;
+}
