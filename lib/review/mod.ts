@@ -10,3 +10,4 @@ export * from "./decisions";
 export * from "./thumbs";
 export * from "./server";
 export * from "./curation_api";
+export * from "./browser";
