@@ -52,7 +52,12 @@ describe.skipIf(!sharedAvailable())("the review page in Chromium", () => {
   beforeAll(async () => {
     fx = await makeReviewLibrary();
     before = await readLibrary(fx.library);
-    server = await startReviewServer({ libraryDir: fx.library, storePath: fx.store, config: DEFAULT_CONFIG, curation: curationApi });
+    server = await startReviewServer({
+      libraryDir: fx.library,
+      storePath: fx.store,
+      config: DEFAULT_CONFIG,
+      curation: curationApi,
+    });
     browser = await openReviewBrowser(new URL(server.url).origin);
     page = await browser.newPage();
   });
@@ -76,7 +81,10 @@ describe.skipIf(!sharedAvailable())("the review page in Chromium", () => {
       expect(title).toMatch(/face_short \d+ px · blur [\d.]+ · det_score 0\.\d{3} · distance 0\.\d{3}$/);
     }
     // Every thumbnail loaded (no broken image).
-    const broken = await page.$$eval("figure.tile img", (imgs) => imgs.filter((i) => !(i as HTMLImageElement).complete || (i as HTMLImageElement).naturalWidth === 0).length);
+    const broken = await page.$$eval(
+      "figure.tile img",
+      (imgs) => imgs.filter((i) => !(i as HTMLImageElement).complete || (i as HTMLImageElement).naturalWidth === 0).length,
+    );
     expect(broken).toBe(0);
   });
 
@@ -106,7 +114,9 @@ describe.skipIf(!sharedAvailable())("the review page in Chromium", () => {
   test("the Leftovers page shows the clusters that missed, largest first with why, and the rest with their nearest set", async () => {
     await loadReviewPage(page, pageUrl("/leftovers"));
     const record = discoveryRecord();
-    const missed = record.clusters.filter((c) => !c.kept && record.faces.filter((f) => f.cluster === c.index && f.fate !== "exported").length >= 2);
+    const missed = record.clusters.filter((c) =>
+      !c.kept && record.faces.filter((f) => f.cluster === c.index && f.fate !== "exported").length >= 2
+    );
     const sections = page.locator("section.cluster:not([data-cluster=rest])");
     expect(await sections.count()).toBe(missed.length);
     expect(missed.length).toBeGreaterThanOrEqual(3);
@@ -118,7 +128,9 @@ describe.skipIf(!sharedAvailable())("the review page in Chromium", () => {
       expect(await section.locator(".near").textContent()).toMatch(/^nearest faceset_\d{3} at 0\.\d{3}$/);
     }
     // Every leftover face of the run is on the page once: in a missed cluster or in the rest.
-    const leftover = record.faces.filter((f) => ["small-cluster", "gated", "outlier", "export-gated"].includes(f.fate)).map((f) => f.faceId);
+    const leftover = record.faces.filter((f) => ["small-cluster", "gated", "outlier", "export-gated"].includes(f.fate)).map((f) =>
+      f.faceId
+    );
     const onPage = await page.$$eval("figure.tile", (els) => els.map((e) => (e as HTMLElement).dataset.face));
     expect(onPage.sort()).toEqual(leftover.sort());
     const restCaptions = await page.locator("section.cluster[data-cluster=rest] figcaption").allTextContents();
@@ -151,112 +163,139 @@ describe.skipIf(!sharedAvailable())("the review page in Chromium", () => {
     expect([...(await readLibrary(fx.library)).sets.keys()]).toEqual([...before.sets.keys()]);
     expect(existsSync(path.join(fx.library, REVIEW_FOLDER, "photos"))).toBe(true);
   });
-});
 
-/** The ledger on disk (lib/library/ledger.ts): committed decisions and the sets as the ledger knows them. */
-function ledgerOnDisk(): {
-  decisions: { seq: number; verb: string; by: string; sets: string[]; faces: string[] }[];
-  sets: { name: string; person: string | null; state: string; mergedInto: string | null; faces: string[]; rejected: string[] }[];
-} {
-  const dir = path.join(fx.library, "_ledger");
-  const ledger = JSON.parse(readFileSync(path.join(dir, "sets.json"), "utf8"));
-  const decisions = readFileSync(path.join(dir, "decisions.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l))
-    .filter((d: { seq: number }) => d.seq <= ledger.lastSeq);
-  return { decisions, sets: ledger.sets };
-}
+  /* the decisions */
 
-/** Click `button` and wait until the page has reloaded its view after the decision; returns the status line. */
-async function decideOnPage(click: () => Promise<void>): Promise<string> {
-  const loaded = await page.locator("body").getAttribute("data-loaded");
-  await click();
-  await page.waitForFunction((old) => document.body.dataset.loaded !== old && !/…$/.test(document.getElementById("message")!.textContent!), loaded);
-  const message = (await page.locator("#message").textContent())!;
-  expect(await page.locator("#message").getAttribute("class"), message).not.toBe("error");
-  return message;
-}
+  /** The ledger on disk (lib/library/ledger.ts): committed decisions and the sets as the ledger knows them. */
+  function ledgerOnDisk(): {
+    decisions: { seq: number; verb: string; by: string; sets: string[]; faces: string[] }[];
+    sets: {
+      name: string;
+      person: string | null;
+      state: string;
+      mergedInto: string | null;
+      faces: string[];
+      rejected: string[];
+    }[];
+  } {
+    const dir = path.join(fx.library, "_ledger");
+    const ledger = JSON.parse(readFileSync(path.join(dir, "sets.json"), "utf8"));
+    const decisions = readFileSync(path.join(dir, "decisions.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l))
+      .filter((d: { seq: number }) => d.seq <= ledger.lastSeq);
+    return { decisions, sets: ledger.sets };
+  }
 
-describe.skipIf(!sharedAvailable())("decisions from the page, checked on disk", () => {
-  test.skipIf(!curationApi.nameSet)("name a set: the page, the ledger and curate status show the name", async () => {
-    await loadReviewPage(page, server.url);
-    const set = page.locator('section.set[data-set="faceset_003"]');
-    await set.locator(".name-form input").fill("Angelina Jolie");
-    const message = await decideOnPage(() => set.locator(".name-form button").click());
-    expect(message).toContain("faceset_003");
-    expect(await page.locator('section.set[data-set="faceset_003"] .person').textContent()).toBe("Angelina Jolie");
-    const ledger = ledgerOnDisk();
-    expect(ledger.sets.find((s) => s.name === "faceset_003")!.person).toBe("Angelina Jolie");
-    expect(ledger.decisions.at(-1)).toMatchObject({ verb: "name", sets: ["faceset_003"] });
-  });
+  /** Click `button` and wait until the page has reloaded its view after the decision; returns the status line. */
+  async function decideOnPage(click: () => Promise<void>): Promise<string> {
+    const loaded = await page.locator("body").getAttribute("data-loaded");
+    await click();
+    await page.waitForFunction(
+      (old) => document.body.dataset.loaded !== old && !/…$/.test(document.getElementById("message")!.textContent!),
+      loaded,
+    );
+    const message = (await page.locator("#message").textContent())!;
+    expect(await page.locator("#message").getAttribute("class"), message).not.toBe("error");
+    return message;
+  }
 
-  test.skipIf(!curationApi.mergeSets)("merge two sets of one person: faces and crops move, the merged folder leaves the library", async () => {
-    await loadReviewPage(page, server.url);
-    const a = before.sets.get(1)!;
-    const b = before.sets.get(2)!;
-    await page.locator(`section.set[data-set="${a.name}"] .set-head input[type=checkbox]`).check();
-    await page.locator(`section.set[data-set="${b.name}"] .set-head input[type=checkbox]`).check();
-    await page.locator('select[aria-label="merge into"]').selectOption(a.name);
-    await decideOnPage(() => page.locator("#merge").click());
-    expect(await page.locator("section.set").count()).toBe(4);
-    expect(await page.locator(`section.set[data-set="${a.name}"] figure.tile`).count()).toBe(a.manifest.faces.length + b.manifest.faces.length);
-    expect(await page.locator("section.inactive").textContent()).toContain(`${b.name}`);
-    const after = await readLibrary(fx.library);
-    expect(after.sets.has(b.number)).toBe(false);
-    expect(existsSync(b.dir)).toBe(false);
-    const merged = after.sets.get(a.number)!;
-    expect(merged.manifest.faces.map((f) => f.faceId).sort()).toEqual([...a.manifest.faces, ...b.manifest.faces].map((f) => f.faceId).sort());
-    for (const f of merged.manifest.faces) expect(existsSync(path.join(merged.dir, f.crop)), f.crop).toBe(true);
-    const ledger = ledgerOnDisk();
-    expect(ledger.sets.find((s) => s.name === b.name)).toMatchObject({ state: "merged", mergedInto: a.name });
-    expect(ledger.decisions.at(-1)).toMatchObject({ verb: "merge" });
-  });
+  describe("decisions from the page, checked on disk", () => {
+    test.skipIf(!curationApi.nameSet)("name a set: the page, the ledger and curate status show the name", async () => {
+      await loadReviewPage(page, server.url);
+      const set = page.locator('section.set[data-set="faceset_003"]');
+      await set.locator(".name-form input").fill("Angelina Jolie");
+      const message = await decideOnPage(() => set.locator(".name-form button").click());
+      expect(message).toContain("faceset_003");
+      expect(await page.locator('section.set[data-set="faceset_003"] .person').textContent()).toBe("Angelina Jolie");
+      const ledger = ledgerOnDisk();
+      expect(ledger.sets.find((s) => s.name === "faceset_003")!.person).toBe("Angelina Jolie");
+      expect(ledger.decisions.at(-1)).toMatchObject({ verb: "name", sets: ["faceset_003"] });
+    });
 
-  test.skipIf(!curationApi.rejectFaces)("reject the farthest face of a set: its crop leaves the set and the ledger remembers it", async () => {
-    await loadReviewPage(page, server.url);
-    const set = before.sets.get(4)!;
-    const farthest = page.locator(`section.set[data-set="${set.name}"] figure.tile`).first();
-    const faceId = (await farthest.getAttribute("data-face"))!;
-    const face = set.manifest.faces.find((f) => f.faceId === faceId)!;
-    await farthest.locator("input[type=checkbox]").check();
-    await decideOnPage(() => page.locator("#reject").click());
-    expect(await page.locator(`section.set[data-set="${set.name}"] figure.tile`).count()).toBe(set.manifest.faces.length - 1);
-    expect(await page.locator(`figure.tile[data-face="${faceId}"]`).count()).toBe(0);
-    const after = (await readLibrary(fx.library)).sets.get(4)!;
-    expect(after.manifest.faces.map((f) => f.faceId)).not.toContain(faceId);
-    expect(existsSync(path.join(set.dir, face.crop))).toBe(false);
-    const ledger = ledgerOnDisk();
-    expect(ledger.sets.find((s) => s.name === set.name)!.rejected).toContain(faceId);
-    expect(ledger.decisions.at(-1)).toMatchObject({ verb: "reject", sets: [set.name], faces: [faceId] });
-  });
+    test.skipIf(!curationApi.mergeSets)(
+      "merge two sets of one person: faces and crops move, the merged folder leaves the library",
+      async () => {
+        await loadReviewPage(page, server.url);
+        const a = before.sets.get(1)!;
+        const b = before.sets.get(2)!;
+        await page.locator(`section.set[data-set="${a.name}"] .set-head input[type=checkbox]`).check();
+        await page.locator(`section.set[data-set="${b.name}"] .set-head input[type=checkbox]`).check();
+        await page.locator('select[aria-label="merge into"]').selectOption(a.name);
+        await decideOnPage(() => page.locator("#merge").click());
+        expect(await page.locator("section.set").count()).toBe(4);
+        expect(await page.locator(`section.set[data-set="${a.name}"] figure.tile`).count()).toBe(
+          a.manifest.faces.length + b.manifest.faces.length,
+        );
+        expect(await page.locator("section.inactive").textContent()).toContain(`${b.name}`);
+        const after = await readLibrary(fx.library);
+        expect(after.sets.has(b.number)).toBe(false);
+        expect(existsSync(b.dir)).toBe(false);
+        const merged = after.sets.get(a.number)!;
+        expect(merged.manifest.faces.map((f) => f.faceId).sort()).toEqual(
+          [...a.manifest.faces, ...b.manifest.faces].map((f) => f.faceId).sort(),
+        );
+        for (const f of merged.manifest.faces) expect(existsSync(path.join(merged.dir, f.crop)), f.crop).toBe(true);
+        const ledger = ledgerOnDisk();
+        expect(ledger.sets.find((s) => s.name === b.name)).toMatchObject({ state: "merged", mergedInto: a.name });
+        expect(ledger.decisions.at(-1)).toMatchObject({ verb: "merge" });
+      },
+    );
 
-  test.skipIf(!curationApi.createSetFromFaces)("make a new set from a leftover cluster: numbered after the highest, crops from the store", async () => {
-    await loadReviewPage(page, pageUrl("/leftovers"));
-    const largest = page.locator("section.cluster:not([data-cluster=rest])").first();
-    const key = (await largest.getAttribute("data-cluster"))!;
-    const faceIds = await largest.locator("figure.tile").evaluateAll((els) => els.map((e) => (e as HTMLElement).dataset.face!));
-    await largest.locator(".set-head input[type=checkbox]").check();
-    expect(await page.locator("#actions .count").textContent()).toBe(`${faceIds.length} faces selected`);
-    await decideOnPage(() => page.locator("#create").click());
-    expect(await page.locator(`section.cluster[data-cluster="${key}"]`).count()).toBe(0);
-    const after = await readLibrary(fx.library);
-    const created = after.sets.get(6)!; // the library's highest number was 5
-    expect(created.manifest.faces.map((f) => f.faceId).sort()).toEqual([...faceIds].sort());
-    for (const f of created.manifest.faces) expect(existsSync(path.join(created.dir, f.crop)), f.crop).toBe(true);
-    const ledger = ledgerOnDisk();
-    expect(ledger.decisions.at(-1)).toMatchObject({ verb: "create", sets: [created.name] });
-    await loadReviewPage(page, server.url);
-    expect(await page.locator(`section.set[data-set="${created.name}"] figure.tile`).count()).toBe(faceIds.length);
-  });
+    test.skipIf(!curationApi.rejectFaces)(
+      "reject the farthest face of a set: its crop leaves the set and the ledger remembers it",
+      async () => {
+        await loadReviewPage(page, server.url);
+        const set = before.sets.get(4)!;
+        const farthest = page.locator(`section.set[data-set="${set.name}"] figure.tile`).first();
+        const faceId = (await farthest.getAttribute("data-face"))!;
+        const face = set.manifest.faces.find((f) => f.faceId === faceId)!;
+        await farthest.locator("input[type=checkbox]").check();
+        await decideOnPage(() => page.locator("#reject").click());
+        expect(await page.locator(`section.set[data-set="${set.name}"] figure.tile`).count()).toBe(set.manifest.faces.length - 1);
+        expect(await page.locator(`figure.tile[data-face="${faceId}"]`).count()).toBe(0);
+        const after = (await readLibrary(fx.library)).sets.get(4)!;
+        expect(after.manifest.faces.map((f) => f.faceId)).not.toContain(faceId);
+        expect(existsSync(path.join(set.dir, face.crop))).toBe(false);
+        const ledger = ledgerOnDisk();
+        expect(ledger.sets.find((s) => s.name === set.name)!.rejected).toContain(faceId);
+        expect(ledger.decisions.at(-1)).toMatchObject({ verb: "reject", sets: [set.name], faces: [faceId] });
+      },
+    );
 
-  test.skipIf(!curationApi.undoLast)("undo reverts the last decision (the new set goes again)", async () => {
-    await loadReviewPage(page, server.url);
-    const count = await page.locator("section.set").count();
-    await decideOnPage(() => page.locator("#undo").click());
-    expect(await page.locator("section.set").count()).toBe(count - 1);
-    expect((await readLibrary(fx.library)).sets.has(6)).toBe(false);
-    expect(ledgerOnDisk().decisions.at(-1)).toMatchObject({ verb: "undo" });
-  });
+    test.skipIf(!curationApi.createSetFromFaces)(
+      "make a new set from a leftover cluster: numbered after the highest, crops from the store",
+      async () => {
+        await loadReviewPage(page, pageUrl("/leftovers"));
+        const largest = page.locator("section.cluster:not([data-cluster=rest])").first();
+        const key = (await largest.getAttribute("data-cluster"))!;
+        const faceIds = await largest.locator("figure.tile").evaluateAll((els) =>
+          els.map((e) => (e as HTMLElement).dataset.face!)
+        );
+        await largest.locator(".set-head input[type=checkbox]").check();
+        expect(await page.locator("#actions .count").textContent()).toBe(`${faceIds.length} faces selected`);
+        await decideOnPage(() => page.locator("#create").click());
+        expect(await page.locator(`section.cluster[data-cluster="${key}"]`).count()).toBe(0);
+        const after = await readLibrary(fx.library);
+        const created = after.sets.get(6)!; // the library's highest number was 5
+        expect(created.manifest.faces.map((f) => f.faceId).sort()).toEqual([...faceIds].sort());
+        for (const f of created.manifest.faces) expect(existsSync(path.join(created.dir, f.crop)), f.crop).toBe(true);
+        const ledger = ledgerOnDisk();
+        expect(ledger.decisions.at(-1)).toMatchObject({ verb: "create", sets: [created.name] });
+        await loadReviewPage(page, server.url);
+        expect(await page.locator(`section.set[data-set="${created.name}"] figure.tile`).count()).toBe(faceIds.length);
+      },
+    );
 
-  test("the page fetched nothing from outside the machine during the decisions either", () => {
-    expect(browser.outside).toEqual([]);
+    test.skipIf(!curationApi.undoLast)("undo reverts the last decision (the new set goes again)", async () => {
+      await loadReviewPage(page, server.url);
+      const count = await page.locator("section.set").count();
+      await decideOnPage(() => page.locator("#undo").click());
+      expect(await page.locator("section.set").count()).toBe(count - 1);
+      expect((await readLibrary(fx.library)).sets.has(6)).toBe(false);
+      expect(ledgerOnDisk().decisions.at(-1)).toMatchObject({ verb: "undo" });
+    });
+
+    test("the page fetched nothing from outside the machine during the decisions either", () => {
+      expect(browser.outside).toEqual([]);
+    });
   });
 });
