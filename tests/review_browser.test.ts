@@ -19,7 +19,7 @@ import {
   type ReviewServer,
   startReviewServer,
 } from "../lib/review/mod";
-import { sharedAvailable } from "./support/fixtures";
+import { needsFullSet } from "./support/fixtures";
 import type { LibraryFixture } from "./support/library_fixture";
 import { makeReviewLibrary } from "./support/review_fixture";
 
@@ -48,7 +48,7 @@ function discoveryRecord(): RunRecordLike {
   return records.filter((r) => r.kind === "cluster-osrc").at(-1)!;
 }
 
-describe.skipIf(!sharedAvailable())("the review page in Chromium", () => {
+describe("the review page in Chromium", needsFullSet(), () => {
   beforeAll(async () => {
     fx = await makeReviewLibrary();
     before = await readLibrary(fx.library);
@@ -199,7 +199,7 @@ describe.skipIf(!sharedAvailable())("the review page in Chromium", () => {
   }
 
   describe("decisions from the page, checked on disk", () => {
-    test.skipIf(!curationApi.nameSet)("name a set: the page, the ledger and curate status show the name", async () => {
+    test("name a set: the page, the ledger and curate status show the name", async () => {
       await loadReviewPage(page, server.url);
       const set = page.locator('section.set[data-set="faceset_003"]');
       await set.locator(".name-form input").fill("Angelina Jolie");
@@ -211,7 +211,7 @@ describe.skipIf(!sharedAvailable())("the review page in Chromium", () => {
       expect(ledger.decisions.at(-1)).toMatchObject({ verb: "name", sets: ["faceset_003"] });
     });
 
-    test.skipIf(!curationApi.mergeSets)(
+    test(
       "merge two sets of one person: faces and crops move, the merged folder leaves the library",
       async () => {
         await loadReviewPage(page, server.url);
@@ -240,7 +240,7 @@ describe.skipIf(!sharedAvailable())("the review page in Chromium", () => {
       },
     );
 
-    test.skipIf(!curationApi.rejectFaces)(
+    test(
       "reject the farthest face of a set: its crop leaves the set and the ledger remembers it",
       async () => {
         await loadReviewPage(page, server.url);
@@ -261,7 +261,7 @@ describe.skipIf(!sharedAvailable())("the review page in Chromium", () => {
       },
     );
 
-    test.skipIf(!curationApi.createSetFromFaces)(
+    test(
       "make a new set from a leftover cluster: numbered after the highest, crops from the store",
       async () => {
         await loadReviewPage(page, pageUrl("/leftovers"));
@@ -285,7 +285,7 @@ describe.skipIf(!sharedAvailable())("the review page in Chromium", () => {
       },
     );
 
-    test.skipIf(!curationApi.undoLast)("undo reverts the last decision (the new set goes again)", async () => {
+    test("undo reverts the last decision (the new set goes again)", async () => {
       await loadReviewPage(page, server.url);
       const count = await page.locator("section.set").count();
       await decideOnPage(() => page.locator("#undo").click());

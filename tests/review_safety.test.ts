@@ -10,7 +10,7 @@ import path from "node:path";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { DEFAULT_CONFIG } from "../lib/mod";
-import { checkRequest, refusedPath, type ReviewServer, startReviewServer } from "../lib/review/mod";
+import { checkRequest, curationApi, refusedPath, type ReviewServer, startReviewServer } from "../lib/review/mod";
 
 const TOKEN = "a".repeat(64);
 const PORT = 4567;
@@ -146,6 +146,22 @@ describe("the review server over a socket", () => {
     const unknown = await get(`/img/c${"0".repeat(24)}?t=${TOKEN}`);
     expect(unknown.status).toBe(404);
     expect((await get(`/secret.txt?t=${TOKEN}`)).status).toBe(404);
+  });
+
+  test("a decision curation refuses (an unknown set) is answered 409 with curation's reason; a malformed one 400", async () => {
+    const curating = await startReviewServer({ libraryDir: library, config: DEFAULT_CONFIG, token: TOKEN, curation: curationApi });
+    try {
+      const post = (body: unknown) =>
+        raw(curating.port, "POST", `/api/decide?t=${TOKEN}`, { host: `127.0.0.1:${curating.port}`, "content-type": "application/json" }, JSON.stringify(body));
+      const unknown = await post({ verb: "name", set: "faceset_099", person: "X" });
+      expect(unknown.status).toBe(409);
+      expect(JSON.parse(unknown.body).error).toContain("faceset_099");
+      const malformed = await post({ verb: "merge", sets: "faceset_001" });
+      expect(malformed.status).toBe(400);
+      expect(JSON.parse(malformed.body).error).toContain('"sets"');
+    } finally {
+      await curating.close();
+    }
   });
 
   test("answers carry a policy that forbids outside resources and framing", async () => {
