@@ -23,13 +23,14 @@ export * from "./face/engine";
 export * from "./face/json";
 
 export * from "./models/pack";
-export * from "./models/zip";
+export * from "./util/zip";
 export * from "./models/install";
 
 export * from "./util/hash";
 export * from "./util/atomic";
 export * from "./util/stopwatch";
 export * from "./util/round";
+export * from "./util/text";
 export * from "./util/pause";
 export * from "./util/process";
 

@@ -19,6 +19,7 @@ import {
   resolveModelsDir,
 } from "../lib/models/pack";
 import { DownloadError, ensurePack, errorReason } from "../lib/models/install";
+import { downloadProgress } from "../lib/cli/progress";
 
 const USAGE = `usage: deno task models [--pack NAME] [--dir DIR] [--zip FILE] [--force] [--help]
 
@@ -114,7 +115,7 @@ async function run(argv: string[]): Promise<number> {
     : join(process.cwd(), "models", pack.name);
 
   try {
-    await ensurePack({ pack, targetDir, zip: cli.zip, force: cli.force, log });
+    await ensurePack({ pack, targetDir, zip: cli.zip, force: cli.force, log, onProgress: downloadProgress() });
     return 0;
   } catch (err) {
     if (err instanceof DownloadError) {

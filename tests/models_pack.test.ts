@@ -1,6 +1,6 @@
 import { execFileSync, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -17,7 +17,7 @@ import {
   resolveModelsDir,
 } from "../lib/models/pack";
 import { DownloadError, ensureDefaultModels, ensurePack } from "../lib/models/install";
-import { extractEntry, findEntryByBaseName, readZipEntries, ZIP_METHOD_DEFLATE, ZipError } from "../lib/models/zip";
+import { extractEntry, findEntryByBaseName, readZipEntries, ZIP_METHOD_DEFLATE, ZipError } from "../lib/util/zip";
 import { sha256Bytes, sha256File } from "../lib/util/hash";
 
 import { MODELS, needs } from "./support/fixtures";
@@ -364,8 +364,14 @@ describe("ensurePack (library)", () => {
     try {
       const { pack } = testManifest("testpack", `${served.base}/testpack.zip`);
       const lines: string[] = [];
-      const result = await ensurePack({ pack, targetDir: join(parent, "testpack"), log: (l) => lines.push(l), progress: false });
+      const events: { label: string; received: number; done: boolean }[] = [];
+      const onProgress = ({ label, received, done }: (typeof events)[number]) => void events.push({ label, received, done });
+      const result = await ensurePack({ pack, targetDir: join(parent, "testpack"), log: (l) => lines.push(l), onProgress });
       expect(result.installed).toHaveLength(2);
+      // Progress is reported, not drawn: from 0 to every byte of the zip, then done once.
+      expect(events[0]).toEqual({ label: "testpack.zip", received: 0, done: false });
+      expect(events.at(-1)).toEqual({ label: "testpack.zip", received: statSync(zipPath).size, done: true });
+      expect(events.filter((e) => e.done)).toHaveLength(1);
       expect(lines[0]).toMatch(/^downloading http:\/\/127\.0\.0\.1:\d+\/testpack\.zip/);
       expect(readdirSync(parent)).toEqual(["testpack"]);
     } finally {

@@ -1,6 +1,7 @@
 import { FaceEngine } from "../face/engine";
 import { ensureDefaultModels } from "../models/install";
 import { findPackFiles, resolveModelsDir } from "../models/pack";
+import { downloadProgress } from "./progress";
 
 export interface OpenEngineOptions {
   /** ORT threads per operator (0: ORT decides). */
@@ -16,7 +17,9 @@ export async function openEngineFromModelsDir(
 ): Promise<FaceEngine> {
   let dir = resolveModelsDir(modelsDir);
   const usingDefault = !modelsDir && !process.env.FACESETS_MODELS;
-  if (usingDefault && fetchDefault) dir = await ensureDefaultModels(dir, (line) => process.stderr.write(`${line}\n`));
+  if (usingDefault && fetchDefault) {
+    dir = await ensureDefaultModels(dir, (line) => process.stderr.write(`${line}\n`), { onProgress: downloadProgress() });
+  }
   const files = findPackFiles(dir);
   return FaceEngine.open({ detectorFile: files.detector, recognizerFile: files.recognizer }, { intraOpThreads });
 }

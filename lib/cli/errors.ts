@@ -1,15 +1,10 @@
 import { ConfigError } from "../config";
 import { WriteInterrupted } from "../library/interrupt";
+import { oneLine } from "../util/text";
 
 /** A mistake in how a command was called: reported with the usage line, exit code 2. */
 export class UsageError extends Error {
   override name = "UsageError";
-}
-
-/** First line of an error's message, for one-line reports. */
-export function oneLine(err: unknown): string {
-  const message = err instanceof Error ? err.message : String(err);
-  return message.split("\n")[0]!.trim();
 }
 
 /**

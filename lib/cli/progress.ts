@@ -2,6 +2,8 @@
  * Progress on stderr for long work: a redrawn bar on a terminal, one plain line per `stepPercent` otherwise
  * (logs and CI stay readable). Units are pluggable so downloads show MB and scans show files.
  */
+import type { DownloadProgress } from "../models/install";
+import { megabytes } from "../util/text";
 
 export interface ProgressUnit {
   /** Format an amount of work done ("12.5 MB", "340 files"). */
@@ -11,7 +13,7 @@ export interface ProgressUnit {
 }
 
 export const BYTES: ProgressUnit = {
-  amount: (n) => `${(n / 1e6).toFixed(1)} MB`,
+  amount: megabytes,
   rate: (r) => `${(r / 1e6).toFixed(1)} MB/s`,
 };
 
@@ -116,4 +118,14 @@ export class Progress {
   finish(): void {
     if (this.tty && this.drawn) this.write("\n");
   }
+}
+
+/** A byte progress bar for a model download (lib/models/install.ts reports; the command line draws). */
+export function downloadProgress(options: Omit<ProgressOptions, "label" | "total" | "unit"> = {}): DownloadProgress {
+  let bar: Progress | undefined;
+  return ({ label, received, total, done }) => {
+    bar ??= new Progress({ ...options, label, total, unit: BYTES });
+    if (done) bar.finish();
+    else if (received > 0) bar.update(received);
+  };
 }

@@ -6,11 +6,11 @@
  * to a temp file beside the target, then renamed (readers never see half a file). Limits of plain ZIP (no zip64):
  * each entry and the whole archive under 4 GiB, at most 65,535 entries; past them use the Parquet export.
  * Read: STORED and DEFLATE entries (`np.savez_compressed`), CRC checked; the central directory is parsed by the
- * model installer's zip reader (lib/models/zip.ts).
+ * zip reader the model installer uses (lib/util/zip.ts).
  */
 import { open, rename, rm } from "node:fs/promises";
 import { crc32, inflateRawSync } from "node:zlib";
-import { readZipEntries, ZIP_METHOD_DEFLATE, ZIP_METHOD_STORED, ZipError } from "../models/zip";
+import { readZipEntries, ZIP_METHOD_DEFLATE, ZIP_METHOD_STORED, ZipError } from "../util/zip";
 import { decodeNpy, encodeNpy, type NpyArray, NpyError } from "./npy";
 
 const SIG_LOCAL = 0x04034b50;

@@ -13,7 +13,7 @@ import { existsSync, rmSync, statSync } from "node:fs";
 import { mkdir, open, rm } from "node:fs/promises";
 import { dirname, isAbsolute, join, relative, resolve } from "node:path";
 import process from "node:process";
-import { BYTES, Progress, type ProgressOptions } from "../cli/progress";
+import { megabytes } from "../util/text";
 import {
   checkInstalledPack,
   DEFAULT_PACK,
@@ -55,11 +55,17 @@ export function errorReason(err: unknown): string {
   return squash(reason);
 }
 
+/**
+ * Where a download reports its bytes (the command line draws them: lib/cli/progress.ts downloadProgress): once
+ * when the data starts (`received` 0), after every chunk, and once at the end (`done`, also when it fails).
+ */
+export type DownloadProgress = (event: { label: string; received: number; total: number | undefined; done: boolean }) => void;
+
 export interface DownloadOptions {
   /** Status lines ("downloading URL (N MB)"). Default: none. */
   log?: (line: string) => void;
-  /** Progress display options (`tty`, `write`, ...), or false for none. Default: a byte progress bar on stderr. */
-  progress?: false | Omit<ProgressOptions, "label" | "total" | "unit">;
+  /** Download progress. Default: none. */
+  onProgress?: DownloadProgress;
 }
 
 /** Stream `pack.url` into `dest`; returns the zip's sha256. Network-side failures throw DownloadError. */
@@ -85,10 +91,10 @@ export async function downloadZip(pack: ModelPack, dest: string, options: Downlo
   }
   const header = Number(response.headers.get("content-length"));
   const total = Number.isSafeInteger(header) && header > 0 ? header : pack.size;
-  options.log?.(`downloading ${pack.url}${total ? ` (${BYTES.amount(total)})` : ""}`);
-  const progress = options.progress === false
-    ? undefined
-    : new Progress({ ...options.progress, label: `${pack.name}.zip`, total, unit: BYTES });
+  options.log?.(`downloading ${pack.url}${total ? ` (${megabytes(total)})` : ""}`);
+  const label = `${pack.name}.zip`;
+  const progress = (received: number, done = false) => options.onProgress?.({ label, received, total: total || undefined, done });
+  progress(0);
   const hash = createHash("sha256");
   let received = 0;
   const fh = await open(dest, "w");
@@ -101,7 +107,7 @@ export async function downloadZip(pack: ModelPack, dest: string, options: Downlo
         chunk = await reader.read();
       } catch (err) {
         throw new DownloadError(
-          `connection lost after ${BYTES.amount(received)}: ${
+          `connection lost after ${megabytes(received)}: ${
             controller.signal.aborted ? errorReason(controller.signal.reason) : errorReason(err)
           }`,
         );
@@ -116,11 +122,11 @@ export async function downloadZip(pack: ModelPack, dest: string, options: Downlo
       }
       hash.update(bytes);
       received += bytes.length;
-      progress?.update(received);
+      progress(received);
     }
   } finally {
     clearTimeout(timer);
-    progress?.finish();
+    progress(received, true);
     await fh.close();
   }
   if (Number.isSafeInteger(header) && header > 0 && received !== header) {
@@ -139,8 +145,8 @@ export interface EnsurePackOptions {
   force?: boolean;
   /** Status lines: what is replaced, downloaded, extracted, and the final summary with the licence. */
   log: (line: string) => void;
-  /** Download progress display (see DownloadOptions.progress). Default: a byte progress bar on stderr. */
-  progress?: DownloadOptions["progress"];
+  /** Download progress (see DownloadOptions.onProgress). Default: none. */
+  onProgress?: DownloadProgress;
 }
 
 export interface EnsurePackResult {
@@ -158,7 +164,7 @@ export interface EnsurePackResult {
  * install the missing or damaged files. Throws DownloadError (one "are you offline?" line) or ModelsError.
  */
 export async function ensurePack(
-  { pack, targetDir: dirIn, zip, force = false, log, progress }: EnsurePackOptions,
+  { pack, targetDir: dirIn, zip, force = false, log, onProgress }: EnsurePackOptions,
 ): Promise<EnsurePackResult> {
   const targetDir = resolve(dirIn);
   if (existsSync(targetDir) && !statSync(targetDir).isDirectory()) {
@@ -194,7 +200,7 @@ export async function ensurePack(
       process.on("SIGINT", onSigint);
       let zipSha: string;
       try {
-        zipSha = await downloadZip(pack, tempZip, { log, progress });
+        zipSha = await downloadZip(pack, tempZip, { log, onProgress });
       } catch (err) {
         if (err instanceof DownloadError) {
           throw new DownloadError(
@@ -212,7 +218,7 @@ export async function ensurePack(
 
     const installed = await installPackFromZip(pack, zipPath, targetDir, { files: needed.map((c) => c.file), log });
     const kept = checks.filter((c) => c.ok && !needed.includes(c)).map((c) => c.file.name);
-    const done = installed.map((f) => `${f.file.name} (${BYTES.amount(f.bytes)}, sha256 ok)`);
+    const done = installed.map((f) => `${f.file.name} (${megabytes(f.bytes)}, sha256 ok)`);
     log(`${pack.name}: installed in ${targetDir}: ${[...done, ...kept.map((k) => `${k} (kept)`)].join(", ")}`);
     log(`licence: ${pack.licence}`);
     return { installed, kept, alreadyInstalled: false };
@@ -225,6 +231,8 @@ export async function ensurePack(
 export interface EnsureDefaultModelsOptions {
   /** Read the pack from this manifest instead of `<cwd>/models/models.json` (for tests). */
   manifestPath?: string;
+  /** Download progress. Default: none. */
+  onProgress?: DownloadProgress;
 }
 
 /** `dir` relative to the working directory when it is inside it ("models/buffalo_l"), else as given. */
@@ -250,6 +258,6 @@ export async function ensureDefaultModels(
   if (checks.every((c) => c.ok)) return dir;
   const state = checks.every((c) => c.reason === "missing") ? "missing" : "incomplete";
   log(`${shown(dir)} is ${state}: fetching ${pack.name} (non-commercial research licence) ...`);
-  await ensurePack({ pack, targetDir: dir, log });
+  await ensurePack({ pack, targetDir: dir, log, onProgress: options.onProgress });
   return dir;
 }

@@ -11,7 +11,7 @@ import { mkdir, readFile, rename, rm, stat } from "node:fs/promises";
 import { basename, join, resolve } from "node:path";
 import process from "node:process";
 import { sha256File } from "../util/hash";
-import { extractEntry, findEntryByBaseName, readZipEntries, ZipError } from "./zip";
+import { extractEntry, findEntryByBaseName, readZipEntries, ZipError } from "../util/zip";
 
 export class ModelsError extends Error {
   override name = "ModelsError";

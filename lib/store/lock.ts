@@ -7,7 +7,7 @@
  * one DuckDB instance per file among its handles instead (store.ts).
  */
 import { readFileSync } from "node:fs";
-import { oneLine } from "../cli/errors";
+import { oneLine } from "../util/text";
 import { StoreError, StoreInUseError } from "./errors";
 
 const LOCK_CONFLICT = /Could not set lock on file .*?Conflicting lock is held in (.*?) \(PID (\d+)\)/s;

@@ -1,5 +1,6 @@
 /**
- * A minimal ZIP reader: enough to pull named model files out of a release zip.
+ * A minimal ZIP reader: enough to pull named model files out of a release zip (lib/models) and to read the
+ * arrays of an .npz (lib/interop/npz.ts).
  *
  * Reads the end-of-central-directory record and the central directory, then extracts single entries by
  * streaming their bytes from the zip file through `inflateRaw` (method 8) or straight through (method 0) into
