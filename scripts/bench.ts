@@ -22,9 +22,10 @@ import {
   thresholdRange,
   UsageError,
 } from "../lib/mod";
+import { benchReview } from "../lib/bench/review_bench";
 
 const USAGE = `usage: deno task bench [--models DIR] [--images DIR] [--limit N] [--repeats N] [--config FILE] [--set KEY=VALUE]...
-                        [--labels CSV]... [--skip-scan] [--skip-cluster] [--skip-labelled]
+                        [--labels CSV]... [--skip-scan] [--skip-cluster] [--skip-labelled] [--skip-review]
 
 Measure performance as ratios within one run (targets are printed beside them), and clustering accuracy on
 labelled photos; sections print in this order:
@@ -36,7 +37,10 @@ labelled photos; sections print in this order:
              by 0.05: clusters / identities, pairwise and BCubed precision, recall and F, and the best BCubed F per
              linkage; --images and --limit do not apply to it, --config's detection settings do;
   [cluster]  clustering of 10k and 100k synthetic 512-d faces: wall time and peak RSS of the scalable path, the
-             exact path at 10k, and the BCubed F agreement between them (~1 min).
+             exact path at 10k, and the BCubed F agreement between them (~1 min);
+  [review]   the review page's Sets page for a 1,000-face library (40 sets of 25, 512 px crops, a store with
+             their embeddings) in headless Chromium: time until the page is shown, until the first screen's
+             thumbnails are in, and until all are; cold (thumbnails made) and warm (cached), target < 2 s (~1 min).
 
   --models DIR     model folder (default: $FACESETS_MODELS, else models/buffalo_l)
   --images DIR     images to run on, recursively (default: ../shared/faces, without bad/)
@@ -50,6 +54,7 @@ labelled photos; sections print in this order:
   --skip-scan      leave out the [scan] lines
   --skip-cluster   leave out the [cluster] lines
   --skip-labelled  leave out the [labelled] lines
+  --skip-review    leave out the [review] lines
   --help           show this help`;
 
 const DEFAULT_LABELS = ["deepface", "face_recognition", "faceapi"].map((d) => `../shared/faces/${d}/labels.csv`);
@@ -121,6 +126,7 @@ const OPTIONS = {
   "skip-cluster": { type: "boolean", default: false },
   labels: { type: "string", multiple: true },
   "skip-labelled": { type: "boolean", default: false },
+  "skip-review": { type: "boolean", default: false },
 } as const;
 
 async function main(): Promise<number> {
@@ -204,6 +210,20 @@ async function main(): Promise<number> {
       }
     }
     console.log(`  peak RSS source: ${c.rssSource === "VmHWM" ? "VmHWM, reset before each run" : "process maximum (upper bound)"}`);
+  }
+
+  if (!values["skip-review"]) {
+    const rv = await benchReview({ config, log: (line) => console.error(`  ${line}`) });
+    const s = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+    console.log(`\n[review] Sets page of a ${rv.faces}-face library (${rv.sets} sets, store with embeddings), headless Chromium`);
+    console.log(`  library built in ${s(rv.buildMs)} (not part of the page)`);
+    for (const [name, t] of [["cold", rv.cold], ["warm", rv.warm]] as const) {
+      console.log(
+        `  ${name}: view built ${s(t.viewMs)}; page shown ${s(t.shownMs)}, first screen of thumbnails ${s(t.firstScreenMs)}, ` +
+          `all ${rv.faces} thumbnails ${s(t.allThumbsMs)} (${t.made} made)`,
+      );
+    }
+    console.log(`  Sets page shown with its first screen of thumbnails, warm: ${s(rv.warm.firstScreenMs)} (target < 2 s)`);
   }
   return 0;
 }

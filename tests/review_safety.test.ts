@@ -3,7 +3,7 @@
  * POST is 403; a path that tries to leave the library is 403 and never reaches the file system; files only by id.
  * The rules as pure functions first (table), then over a real socket against a hand-made library.
  */
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from "node:fs";
 import { request } from "node:http";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -83,7 +83,15 @@ describe("the review server over a socket", () => {
     writeFileSync(path.join(library, "faceset_001", "face_a.png"), png);
     const face = { source: path.join(root, "photo.jpg"), bbox: [0, 0, 10, 10], det_score: 0.9, face_short: 10, blur: 50, crop: "face_a.png", centroid_cos_dist: 0.1 };
     writeFileSync(path.join(library, "faceset_001", "manifest.json"), JSON.stringify({ name: "faceset_001", faces: [face] }));
-    writeFileSync(path.join(library, "manifest.json"), JSON.stringify({ facesets: [{ name: "faceset_001", count: 1, origin: "hand-sorted" }] }));
+    // A set whose crop is a symlink to a picture outside the library: listed, but never thumbnailed or served.
+    mkdirSync(path.join(library, "faceset_002"));
+    writeFileSync(path.join(root, "private.png"), png);
+    symlinkSync(path.join(root, "private.png"), path.join(library, "faceset_002", "face_b.png"));
+    writeFileSync(path.join(library, "faceset_002", "manifest.json"), JSON.stringify({ name: "faceset_002", faces: [{ ...face, crop: "face_b.png" }] }));
+    writeFileSync(
+      path.join(library, "manifest.json"),
+      JSON.stringify({ facesets: [{ name: "faceset_001", count: 1, origin: "hand-sorted" }, { name: "faceset_002", count: 1, origin: "hand-sorted" }] }),
+    );
     server = await startReviewServer({ libraryDir: library, config: DEFAULT_CONFIG, token: TOKEN });
     host = `127.0.0.1:${server.port}`;
   });
@@ -142,6 +150,12 @@ describe("the review server over a socket", () => {
       expect(res.status, target).toBe(403);
       expect(res.body).not.toContain(SECRET);
     }
+    // A crop that is a symlink out of its set folder: its id exists, but the file is refused when asked for.
+    const view = JSON.parse((await get(`/api/sets?t=${TOKEN}`)).body) as { sets: { name: string; tiles: { thumb: string }[] }[] };
+    const escaping = view.sets.find((s) => s.name === "faceset_002")!.tiles[0]!.thumb;
+    const made = server.thumbnails.stats.made;
+    expect((await get(`/img/${escaping}?t=${TOKEN}`)).status).toBe(404);
+    expect(server.thumbnails.stats.made).toBe(made);
     // A well-formed id the server never handed out is simply unknown.
     const unknown = await get(`/img/c${"0".repeat(24)}?t=${TOKEN}`);
     expect(unknown.status).toBe(404);

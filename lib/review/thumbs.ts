@@ -6,7 +6,7 @@
  * id), so a changed crop gets a new thumbnail and an unchanged one is never made twice. Stale files are harmless
  * and can be deleted with the folder at any time.
  */
-import { mkdir, stat } from "node:fs/promises";
+import { mkdir, realpath, stat } from "node:fs/promises";
 import { existsSync } from "node:fs";
 import path from "node:path";
 import sharp from "sharp";
@@ -65,12 +65,17 @@ export class ThumbnailCache {
     this.dir = path.join(libraryDir, REVIEW_FOLDER);
   }
 
-  /** The thumbnail of a crop file (a set face). */
-  async cropThumb(cropFile: string): Promise<string> {
-    const info = await stat(cropFile);
+  /**
+   * The thumbnail of a crop file (a set face). The crop must resolve inside its set folder: a crop symlinked to
+   * anywhere else is refused here, when it is asked for (the page reads the library without checking every crop).
+   */
+  async cropThumb(cropFile: string, setDir: string): Promise<string> {
+    const [real, root] = await Promise.all([realpath(cropFile), realpath(setDir)]);
+    if (!real.startsWith(root + path.sep)) throw new Error(`${cropFile} resolves outside its set folder`);
+    const info = await stat(real);
     const key = keyOf(`crop\0${cropFile}\0${info.size}\0${info.mtimeMs}\0${THUMB_SIZE_PX}`);
     return this.#once(path.join(this.dir, "thumbs", `${key}.webp`), async () =>
-      await sharp(cropFile).resize(THUMB_SIZE_PX, THUMB_SIZE_PX, { fit: "cover" }).webp({ quality: 82 }).toBuffer());
+      await sharp(real).resize(THUMB_SIZE_PX, THUMB_SIZE_PX, { fit: "cover" }).webp({ quality: 82 }).toBuffer());
   }
 
   /** The thumbnail of a store face (a leftover, which has no crop yet): aligned from its photo like a set crop. */

@@ -15,7 +15,7 @@ import { listRunRecords, readRunRecordJson } from "../library/runs";
 
 /** A file the page may ask for, by the id `register` gave it. */
 export type ServedFile =
-  | { kind: "crop"; file: string }
+  | { kind: "crop"; file: string; setDir: string }
   | { kind: "store-face"; row: FaceRow }
   | { kind: "photo"; source: string; bbox: BBox };
 
@@ -111,7 +111,7 @@ function setView(set: LoadedFaceset, library: Library, snapshot: StoreSnapshot |
     const row = rows[i];
     const source = row?.path ?? sourceFile(face, library);
     return {
-      thumb: register({ kind: "crop", file: cropPath(set, face.crop) }),
+      thumb: register({ kind: "crop", file: cropPath(set, face.crop), setDir: set.dir }),
       photo: register({ kind: "photo", source, bbox: row?.bbox ?? face.bbox }),
       faceRef: face.faceId ?? path.posix.basename(face.crop),
       crop: face.crop,
