@@ -8,6 +8,7 @@
 import { lstat } from "node:fs/promises";
 import path from "node:path";
 import { writeFileAtomic } from "../util/atomic";
+import { pauseAt } from "../util/pause";
 import { commitLedger, type Decision, type Ledger, type LedgerSet, nextSeq } from "../library/ledger";
 import { beginLedgerChange, endLedgerChange, recoverLedgerChange } from "../library/ledger_journal";
 import { libraryStep } from "../library/interrupt";
@@ -114,9 +115,12 @@ export async function runCuration(
     const committedBefore = library.ledger;
     const snapshot = await beginLedgerChange(libraryDir, seq, verb, step.touched);
     try {
+      await pauseAt("curate:snapshot-taken"); // test-only kill points (lib/util/pause.ts)
       await step.apply?.();
+      await pauseAt("curate:applied");
       const { manifest } = ledgerManifest(library.manifest, ledger, originOf);
       await writeFileAtomic(path.join(libraryDir, MANIFEST_FILE), formatManifest(libraryManifestJson(manifest)));
+      await pauseAt("curate:manifest-written");
       for (const n of ledger.sets.map((s) => s.number)) ledger.highestNumber = Math.max(ledger.highestNumber, n);
       await commitLedger(libraryDir, ledger, [{ by: "curate", ...step.decision, snapshot }]);
     } catch (err) {

@@ -3,8 +3,8 @@
  * kill it mid-rename: a signal that arrives inside a step (libraryStep) lets that step finish (a journaled commit)
  * or roll back (a step that calls checkInterrupted between files and undoes its temp files when it throws), then
  * WriteInterrupted ends the command, the lock is released on the way out, and the CLI exits with 130 / 143 and one
- * line. A signal outside any step (reading, planning, rendering crops) finds the library unchanged: the lock file
- * is removed and the process exits at once. A second signal always exits at once; what it cuts short is left to
+ * line. A signal outside any step (reading, planning, rendering crops) finds nothing half-written (earlier steps
+ * are complete): the lock file is removed and the process exits at once. A second signal always exits at once; what it cuts short is left to
  * the journal and the temp clean-up of the next write (pending.ts, temp.ts).
  */
 import process from "node:process";
@@ -35,7 +35,7 @@ function onSignal(signal: StopSignal): void {
   if (received !== undefined || steps.length === 0) {
     for (const release of releases) release();
     const what = received === undefined
-      ? "no library write step was under way; library unchanged"
+      ? "stopped between library write steps (nothing half-written)"
       : `stopped inside ${steps.at(-1)}; the next write completes or rolls it back`;
     process.stderr.write(`\nerror: interrupted by ${signal}: ${what}; lock released\n`);
     process.exit(EXIT_CODES[signal]);
