@@ -9,9 +9,9 @@
  *   recognizer_sha256 [] <U64 (0-d; "" for an empty store)
  *   file_path, file_sha256, file_status, file_reason, file_alias_of [F] <U (every stored path; "" for none)
  *   file_capture_time [F] <U19 (EXIF DateTimeOriginal as "YYYY-MM-DDTHH:MM:SS", camera local time; "" for none)
- * Parquet: the same face columns in `OUT` (kps as FLOAT[2][5], NULL when unknown, plus `paths`, every live path of
- * the content), and the file columns (plus file_width, file_height; file_capture_time as a TIMESTAMP without zone)
- * in `<OUT stem>.files.parquet`.
+ * Parquet: the faces in `OUT` and the file rows in `<OUT stem>.files.parquet`, in the layout of
+ * lib/store/parquet.ts (the same face columns, kps as FLOAT[2][5], NULL when unknown, plus `paths`; the file
+ * columns plus file_width, file_height; file_capture_time as a TIMESTAMP without zone).
  */
 import { rename, rm } from "node:fs/promises";
 import path from "node:path";
