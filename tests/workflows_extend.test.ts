@@ -84,6 +84,46 @@ describe("planExtend", () => {
   });
 });
 
+describe("planExtend honours the owner's decisions and the same-photo rule", () => {
+  const a = Float32Array.from([1, 0, 0, 0]);
+  const b = Float32Array.from([0, 1, 0, 0]);
+  const mix = (w: number) => {
+    const v = a.map((x, i) => x + w * b[i]!);
+    const n = Math.hypot(...v);
+    return v.map((x) => x / n);
+  };
+  const row = (faceId: string, embedding: Float32Array): FaceRow => ({
+    faceId, fileSha256: `sha-${faceId}`, path: `/p/${faceId}.jpg`, paths: [`/p/${faceId}.jpg`], detIndex: 0,
+    bbox: [0, 0, 200, 200], kps: [[60, 80], [140, 80], [100, 110], [70, 150], [130, 150]], detScore: 0.9,
+    faceShortPx: 200, blur: 300, detSizePx: 640, embedding, retired: false, captureTime: null,
+  });
+  // samePhotoMaxCosDist 0.08: mix(0.42) is 0.078 from a (a copy), mix(0.43) 0.081 (another photo).
+  const identity: ExtendIdentity = {
+    number: 1, name: "faceset_001", anchor: a, photos: new Set(), faceEmbeddings: [a],
+    refused: new Map([["rej", "taken out of faceset_001 by its owner; never put back"]]),
+  };
+  const plan = planExtend({
+    faces: [row("rej", mix(0.6)), row("copy", mix(0.42)), row("other", mix(0.43))],
+    identities: [identity],
+    inLibrary: new Map(),
+    config: DEFAULT_CONFIG,
+  });
+  test.each([
+    ["rej", "rejected", "taken out of faceset_001 by its owner; never put back"],
+    ["copy", "same-photo", "a copy of a photo faceset_001 already holds (cos dist 0.078 <= samePhotoMaxCosDist 0.08)"],
+    ["other", "added", undefined],
+  ])("%s -> %s", (id, fate, reason) => {
+    const d = plan.faces.find((f) => f.faceId === id)!;
+    expect([d.fate, d.reasons?.[0]]).toEqual([fate, reason]);
+  });
+  test("copies among the run's own candidates: the nearest wins", () => {
+    const p = planExtend({ faces: [row("far", mix(0.6)), row("near", mix(0.5))], identities: [{ ...identity, faceEmbeddings: [] }], inLibrary: new Map(), config: DEFAULT_CONFIG });
+    // mix(0.6) and mix(0.5) are 0.003 apart: one photo.
+    expect(p.faces.map((d) => d.fate)).toEqual(["same-photo", "added"]);
+    expect(p.counts).toMatchObject({ samePhoto: 1, added: 1, rejected: 0 });
+  });
+});
+
 /** a + 0.2 b renormalised: still within 0.45 of a. */
 function unitMean2(a: Float32Array, b: Float32Array): Float32Array {
   const v = a.map((x, i) => x + 0.2 * b[i]!);
@@ -148,16 +188,27 @@ describe("extend on labelled photos", needsFullSet(), () => {
     const known = fx.photos.filter((p) => p.folder === "bucket" && p.identities.length === 1 && PEOPLE.includes(p.identities[0]!));
     for (const p of known) {
       const fates = first.plan.faces.filter((d) => d.path === p.path).map((d) => d.fate);
-      expect(fates.some((f) => f === "added" || f === "gated" || f === "export-gated"), p.file).toBe(true);
+      expect(fates.some((f) => f === "added" || f === "gated" || f === "export-gated" || f === "same-photo"), p.file).toBe(true);
     }
+    // obama-480p, -720p and -1080p are one shot at three sizes: the same photo, so one face for the set at most.
+    const copies = first.plan.faces.filter((d) => /obama-(480|720|1080)p\.jpg$/.test(d.path));
+    expect(copies.filter((d) => d.fate === "added").length).toBeLessThanOrEqual(1);
+    for (const d of copies.filter((d) => d.fate === "same-photo")) expect(d.reasons![0], d.path).toMatch(/copy/);
     // obama-240p's face is 53 px: routed to obama, but below the 90 px gate.
     const small = first.plan.faces.find((d) => d.path.endsWith("obama-240p.jpg"))!;
     expect([small.fate, personOfSet.get(small.identity!)]).toEqual(["gated", "obama"]);
     expect(small.reasons).toEqual([expect.stringMatching(/^face_short 5\d < 90$/)]);
-    // The group photo gives obama one face; biden has no set.
+    // The group photo's obama face is routed to obama, but obama3.jpg (also in the bucket) is a crop of the same
+    // shot (cosine distance 0.061 <= samePhotoMaxCosDist 0.08), and its face is nearer: one photo, one face.
+    // biden has no set.
     const group = first.plan.faces.filter((d) => d.path.endsWith("two_people.jpg"));
-    expect(group.filter((d) => d.fate === "added").map((d) => personOfSet.get(d.identity!))).toEqual(["obama"]);
-    expect(first.plan.counts.added).toBeGreaterThanOrEqual(known.length - 2);
+    expect(group.filter((d) => d.fate === "added")).toEqual([]);
+    const copy = group.find((d) => d.identity !== undefined)!;
+    expect([copy.fate, personOfSet.get(copy.identity!), copy.reasons]).toEqual(["same-photo", "obama", [`a nearer face of this photo (a copy of it) goes to ${copy.identity}`]]);
+    expect(first.plan.faces.find((d) => d.path.endsWith("obama3.jpg"))!.fate).toBe("added");
+    // Copies of one shot count once (same-photo); every other known photo but the two gated ones adds a face.
+    const copiesOfKnown = first.plan.faces.filter((d) => d.fate === "same-photo" && known.some((p) => p.path === d.path)).length;
+    expect(first.plan.counts.added + copiesOfKnown).toBeGreaterThanOrEqual(known.length - 2);
   });
 
   test("strangers are not routed", () => {
@@ -170,7 +221,7 @@ describe("extend on labelled photos", needsFullSet(), () => {
   test("crops and manifest entries are appended; old files, faces and other entries are unchanged", async () => {
     const after = treeFingerprint(fx.library);
     for (const [file, sha] of before) {
-      if (path.basename(file) === "manifest.json") continue;
+      if (path.basename(file) === "manifest.json" || file.startsWith("_ledger/")) continue; // the ledger records the new faces
       expect(after.get(file), file).toBe(sha);
     }
     const library = await readLibrary(fx.library);

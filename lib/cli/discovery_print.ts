@@ -4,7 +4,12 @@
  */
 import type { DiscoveryWorkflowResult } from "../workflows/cluster_osrc";
 import type { ExtendResult } from "../workflows/extend";
+import type { ExtendPlan } from "../identity/extend";
+import { setLabel } from "../library/ledger";
 import { textTable } from "./table";
+
+type People = ReadonlyMap<string, string>;
+const label = (people: People | undefined, name: string) => setLabel(name, people?.get(name));
 
 function printSourceFaces(source: string, faces: number): void {
   console.log(`\nfaces under ${source}: ${faces}`);
@@ -15,7 +20,7 @@ function printSourceFaces(source: string, faces: number): void {
  * routing (in the counts, the routed and unmatched tables), a `kept` column and the number of single-face
  * clusters left out of the table.
  */
-export function printDiscoveryPlan({ plan, record }: DiscoveryWorkflowResult): void {
+export function printDiscoveryPlan({ plan, record, extension, people }: DiscoveryWorkflowResult): void {
   const routes = record.kind === "cluster-osrc";
   const c = plan.counts;
   const id = record.config.identity;
@@ -26,11 +31,11 @@ export function printDiscoveryPlan({ plan, record }: DiscoveryWorkflowResult): v
     const routed = plan.routed.filter((r) => r.faces > 0);
     if (routed.length > 0) {
       console.log("\nrouted to existing identities");
-      console.log(textTable(["identity", "faces"], routed.map((r) => [r.identity, r.faces])));
+      console.log(textTable(["identity", "faces"], routed.map((r) => [label(people, r.identity), r.faces])));
     }
     if (plan.unmatchedLibraryFaces.length > 0) {
       console.log("\nset faces with no store face (not in their centroid; scan their sources to include them)");
-      console.log(textTable(["identity", "faces"], plan.unmatchedLibraryFaces.map((u) => [u.identity, u.faces])));
+      console.log(textTable(["identity", "faces"], plan.unmatchedLibraryFaces.map((u) => [label(people, u.identity), u.faces])));
     }
   }
   console.log(
@@ -63,10 +68,25 @@ export function printDiscoveryPlan({ plan, record }: DiscoveryWorkflowResult): v
       plan.newSets.map((s) => [s.name, s.cluster, s.faces.length, s.claimedFaceIds.length]),
     ));
   }
+  if (extension) {
+    console.log(`
+--extend: faces of known people appended to their sets, as extend would`);
+    printExtensionTable(extension, people);
+    console.log(`faces ${record.dryRun ? "to append" : "appended"}: ${extension.counts.added} to ${extension.additions.length} sets`);
+  }
+}
+
+function printExtensionTable(plan: ExtendPlan, people: People | undefined): void {
+  const rows = plan.sets.filter((s) => s.routed > 0);
+  if (rows.length === 0) return;
+  console.log(textTable(
+    ["set", "routed", "gated", "export-gated", "rejected", "same photo", "added"],
+    rows.map((s) => [label(people, s.identity), s.routed, s.gated, s.exportGated, s.rejected, s.samePhoto, s.added]),
+  ));
 }
 
 /** An extend plan: counts, faces routed per set and what became of them. */
-export function printExtendPlan({ plan, record }: ExtendResult): void {
+export function printExtendPlan({ plan, record, people }: ExtendResult): void {
   const c = plan.counts;
   printSourceFaces(record.source, c.faces);
   console.log(
@@ -76,12 +96,6 @@ export function printExtendPlan({ plan, record }: ExtendResult): void {
   if (plan.identitiesWithoutCentroid.length > 0) {
     console.log(`sets without a single scanned face (nothing can be routed to them): ${plan.identitiesWithoutCentroid.join(", ")}`);
   }
-  const rows = plan.sets.filter((s) => s.routed > 0);
-  if (rows.length > 0) {
-    console.log(textTable(
-      ["set", "routed", "gated", "export-gated", "same photo", "added"],
-      rows.map((s) => [s.identity, s.routed, s.gated, s.exportGated, s.samePhoto, s.added]),
-    ));
-  }
+  printExtensionTable(plan, people);
   console.log(`\nfaces ${record.dryRun ? "to add" : "added"}: ${c.added} to ${plan.additions.length} sets`);
 }

@@ -300,6 +300,25 @@ export function ledgerRetiredFaceIds(ledger: Ledger | undefined): Set<string> {
   return out;
 }
 
+/**
+ * Face id -> why the face may never join `setName`: the owner took it out of that set, or a set marked not-same
+ * with it holds or held it. Empty without a ledger.
+ */
+export function refusedFaces(ledger: Ledger | undefined, setName: string): Map<string, string> {
+  const out = new Map<string, string>();
+  if (!ledger) return out;
+  const set = ledger.sets.find((s) => s.name === setName);
+  for (const id of set?.rejected ?? []) out.set(id, `taken out of ${setName} by its owner; never put back`);
+  for (const [a, b] of ledger.notSame) {
+    const other = a === setName ? b : b === setName ? a : undefined;
+    const partner = other === undefined ? undefined : ledger.sets.find((s) => s.name === other);
+    for (const id of [...(partner?.faces ?? []), ...(partner?.rejected ?? [])]) {
+      if (!out.has(id)) out.set(id, `${other} holds or held it, marked not the same person as ${setName}`);
+    }
+  }
+  return out;
+}
+
 /** Sorted pair key for notSame lookups. */
 export function pairOf(a: string, b: string): [string, string] {
   return a < b ? [a, b] : [b, a];

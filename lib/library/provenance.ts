@@ -6,6 +6,7 @@ import { readFile } from "node:fs/promises";
 import path from "node:path";
 import type { Library } from "./read";
 import { LibraryError } from "./errors";
+import { ledgerRetiredFaceIds } from "./ledger";
 
 export const PROVENANCE_FILE = "provenance.json";
 
@@ -46,9 +47,13 @@ export async function readSetProvenance(setDir: string): Promise<unknown> {
   }
 }
 
-/** Face ids claimed by the provenance of every set (and thin era) in the library. */
+/**
+ * Face ids no discovery may take: those claimed by the provenance of every set (and thin era) in the library, and
+ * those the ledger retired (ledgerRetiredFaceIds: dismissed sets' faces, merged and dismissed sets' claims).
+ */
 export async function claimedFaceIds(library: Library): Promise<Set<string>> {
-  const out = new Set<string>();
+  // The owner's decisions first: faces of dismissed sets, and what merged or dismissed sets had claimed.
+  const out = ledgerRetiredFaceIds(library.ledger);
   for (const set of [...library.sets.values(), ...library.thin.values()]) {
     const json = await readSetProvenance(set.dir);
     if (json === undefined) continue;

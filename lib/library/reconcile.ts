@@ -69,6 +69,11 @@ export interface SyncOptions {
   dryRun?: boolean;
   /** Who records the sets and faces found new (the command's name; default "facesets"). */
   by?: string;
+  /**
+   * Start a ledger for a library that has none (default true). false: only when there are hand edits to record,
+   * so a run that ends up writing nothing leaves a library without a ledger as it was.
+   */
+  start?: boolean;
 }
 
 /** The person a renamed folder names: `faceset_007_john` -> `john`, `John Smith` -> `John Smith`; null for `faceset_007`. */
@@ -321,7 +326,7 @@ export async function applySync(library: Library, plan: SyncPlan): Promise<boole
  * Under the library lock: finish interrupted writes, read the library, record hand edits and new sets/faces in
  * the ledger (and the manifests they change). Returns the library as read after the sync.
  */
-export async function syncLedgerLocked(libraryDir: string, by: string): Promise<SyncResult & { library: Library }> {
+export async function syncLedgerLocked(libraryDir: string, by: string, start = true): Promise<SyncResult & { library: Library }> {
   const warnings: string[] = [];
   const recovered = await recoverLedgerChange(libraryDir, (await readLibrary(libraryDir, { checkCrops: false })).ledger);
   if (recovered) warnings.push(recovered);
@@ -329,7 +334,8 @@ export async function syncLedgerLocked(libraryDir: string, by: string): Promise<
   if (completed) warnings.push(completed);
   const before = await readLibrary(libraryDir, { checkCrops: false });
   const plan = await planSync(before, by);
-  const written = await applySync(before, plan);
+  const deferred = !start && before.ledger === undefined && plan.handEdits.length === 0;
+  const written = deferred ? false : await applySync(before, plan);
   if (written || before.ledger) await cleanLedgerLeftovers(libraryDir, plan.ledger);
   const library = written ? await readLibrary(libraryDir, { checkCrops: false }) : before;
   return { ledger: plan.ledger, handEdits: plan.handEdits, notes: plan.notes, warnings: [...warnings, ...library.warnings], written, library };
@@ -339,7 +345,7 @@ export async function syncLedgerLocked(libraryDir: string, by: string): Promise<
  * Bring the ledger up to date with the library on disk (see the module comment). A dry run only reports. A folder
  * that does not exist yet is left alone (nothing to record).
  */
-export async function syncLedger(libraryDir: string, { dryRun = false, by = "facesets" }: SyncOptions = {}): Promise<SyncResult> {
+export async function syncLedger(libraryDir: string, { dryRun = false, by = "facesets", start = true }: SyncOptions = {}): Promise<SyncResult> {
   const exists = (await lstat(libraryDir).catch(() => undefined))?.isDirectory() ?? false;
   if (!exists) return { ledger: emptyLedger(), handEdits: [], notes: [], warnings: [], written: false };
   if (dryRun) {
@@ -348,7 +354,7 @@ export async function syncLedger(libraryDir: string, { dryRun = false, by = "fac
     return { ledger: plan.ledger, handEdits: plan.handEdits, notes: plan.notes, warnings: library.warnings, written: false };
   }
   return await withLibraryLock(libraryDir, async () => {
-    const { library: _library, ...result } = await syncLedgerLocked(libraryDir, by);
+    const { library: _library, ...result } = await syncLedgerLocked(libraryDir, by, start);
     return result;
   });
 }

@@ -8,6 +8,7 @@ import type { SweepRow } from "../cluster/sweep";
 import type { DiscoveryRunRecord } from "../workflows/cluster_osrc";
 import { formatMarkdownCell, type MarkdownCell, markdownTable } from "./markdown";
 import { nearestDistances } from "./run_data";
+import { setLabel } from "../library/ledger";
 
 
 export interface ReportFigure {
@@ -24,6 +25,8 @@ export interface DiscoveryReportInput {
   sweep: readonly SweepRow[];
   /** Contact sheets of the new sets, by set name (markdown-relative PNG paths). */
   contactSheets?: Map<string, string>;
+  /** Set name -> person (the library's ledger now), so tables show `faceset_007 (NAME)`. */
+  people?: ReadonlyMap<string, string>;
 }
 
 type Cell = MarkdownCell;
@@ -43,6 +46,7 @@ function figure(f: ReportFigure): string {
 
 export function discoveryReportMarkdown(input: DiscoveryReportInput): string {
   const { record: r, figures } = input;
+  const label = (name: string) => setLabel(name, input.people?.get(name));
   const c = r.counts;
   const id = r.config.identity;
   const ex = r.config.export;
@@ -96,7 +100,7 @@ export function discoveryReportMarkdown(input: DiscoveryReportInput): string {
       (dists.length > 0 ? ` ${within} of ${dists.length} faces measured are within the routing threshold.` : ""),
   );
   const routed = r.routed.filter((x) => x.faces > 0);
-  if (routed.length > 0) out.push(table(["identity", "faces routed"], routed.map((x) => [x.identity, x.faces])));
+  if (routed.length > 0) out.push(table(["identity", "faces routed"], routed.map((x) => [label(x.identity), x.faces])));
   if (dists.length > 0) out.push(figure(figures.histogram));
 
   out.push(`## Pipeline`);
@@ -138,7 +142,7 @@ export function discoveryReportMarkdown(input: DiscoveryReportInput): string {
   const multi = r.clusters.filter((k) => k.faces >= 2 || k.kept);
   out.push(table(
     ["cluster", "faces", "gated", "outliers", "photos", "kept", "set / reason"],
-    multi.map((k) => [k.index, k.faces, k.gated, k.outliers, k.uniqueSources, k.kept ? "yes" : "no", k.setName ?? k.dropReason ?? ""]),
+    multi.map((k) => [k.index, k.faces, k.gated, k.outliers, k.uniqueSources, k.kept ? "yes" : "no", k.setName ? label(k.setName) : k.dropReason ?? ""]),
   ));
   out.push(figure(figures.sweep));
   const scored = input.sweep.some((s) => s.metrics);
@@ -163,7 +167,7 @@ export function discoveryReportMarkdown(input: DiscoveryReportInput): string {
   const kept = r.clusters.filter((k) => k.kept);
   out.push(table(
     ["set", "cluster", "input faces", "outlier drop", "export-gated", "exported"],
-    kept.map((k) => [k.setName ?? "(skipped: empty)", k.index, k.faces - k.gated, k.outliers, k.exportGated, k.exported]),
+    kept.map((k) => [k.setName ? label(k.setName) : "(skipped: empty)", k.index, k.faces - k.gated, k.outliers, k.exportGated, k.exported]),
   ));
   out.push(
     `${c.newSets} new sets with ${c.exported} faces` +

@@ -13,6 +13,8 @@ import type { DiscoveryRunRecord } from "../workflows/cluster_osrc";
 import { faceTruth, readLabels, truthByPath } from "../labels/mod";
 import { FaceStore } from "../store/store";
 import { writeFileAtomic } from "../util/atomic";
+import { setPeople } from "../library/ledger";
+import { readLibrary } from "../library/read";
 import { contactSheet } from "./contact_sheet";
 import { discoveryReportMarkdown, type ReportFigure } from "./discovery_report";
 import { type PlotFigure, routingHistogram, sweepFigure, umapScatter } from "./figures";
@@ -107,6 +109,12 @@ export function runFigures(record: DiscoveryRunRecord, analysis: RunAnalysis): R
   };
 }
 
+/** Set name -> person as the library's ledger has them now (names given after the run count too). */
+async function libraryPeople(libraryDir: string): Promise<Map<string, string>> {
+  const library = await readLibrary(libraryDir, { checkCrops: false }).catch(() => undefined);
+  return setPeople(library?.ledger, library?.manifest.facesets);
+}
+
 export async function writeDiscoveryReport(options: WriteReportOptions): Promise<WrittenReport> {
   const log = options.log ?? (() => {});
   const record = await readRunRecord(options.recordFile);
@@ -161,6 +169,7 @@ export async function writeDiscoveryReport(options: WriteReportOptions): Promise
     figures: { histogram: rendered.histogram!, sweep: rendered.sweep!, umap: rendered.umap! },
     sweep: analysis.sweep,
     contactSheets,
+    people: await libraryPeople(record.library),
   });
   const mdFile = path.join(outDir, `${name}.md`);
   await writeFileAtomic(mdFile, markdown);

@@ -5,9 +5,10 @@
  * origin `hand-sorted`, numbered after the library's maximum in folder-name order, with `person` recorded in the
  * top-level entry's fields and in its provenance.json. Existing sets and entries are never touched.
  *
- * Re-running is a clean no-op: a folder whose person already has a set (top-level `person` or provenance
- * `person`), or more than half of whose picked faces one existing set already holds (matched by face id, or by
- * source and box for sets other tools made), is skipped with a message.
+ * Re-running is a clean no-op: a folder whose person already has a set (top-level `person`, provenance
+ * `person`, or any person the ledger knows, merged and dismissed sets included), or more than half of whose
+ * picked faces one existing set already holds (matched by face id, or by source and box for sets other tools
+ * made; a dismissed set's faces count), is skipped with a message.
  */
 import { readdir, stat } from "node:fs/promises";
 import path from "node:path";
@@ -89,9 +90,17 @@ async function personFolders(dir: string): Promise<string[]> {
   return out;
 }
 
-/** person -> set name, from the top-level entries' `person` and every set's provenance.json `person`. */
+/**
+ * person -> set name, from the top-level entries' `person`, every set's provenance.json `person`, and the ledger:
+ * every person a set had or has (merged sets answer with the set they went into, dismissed ones with their own
+ * name and state), so a folder whose set was merged, renamed or dismissed is never made again.
+ */
 async function knownPeople(library: Library): Promise<Map<string, string>> {
   const out = new Map<string, string>();
+  for (const s of library.ledger?.sets ?? []) {
+    const where = s.state === "merged" ? `${s.mergedInto} (${s.name} was merged into it)` : s.state === "dismissed" ? `${s.name} (dismissed)` : s.name;
+    for (const person of [s.person, s.entry?.person]) if (typeof person === "string" && !out.has(person)) out.set(person, where);
+  }
   for (const entry of library.manifest.facesets) {
     const person = entry.extra?.person;
     if (typeof person === "string") out.set(person, entry.name);
@@ -130,6 +139,10 @@ async function buildFoldersLocked(options: BuildFoldersOptions): Promise<BuildFo
   const dim = recognizer.dim;
   const people = await knownPeople(library);
   const owners = libraryFaceOwners(library, new FaceIndex(await store.selectFaces()));
+  // Faces of dismissed sets still belong to them: a folder of that person is not made into a set again.
+  for (const s of library.ledger?.sets ?? []) {
+    if (s.state === "dismissed") for (const id of s.faces) if (!owners.has(id)) owners.set(id, `${s.name} (dismissed)`);
+  }
   const known = [...(await store.knownFiles()).values()];
 
   const names = await personFolders(root);

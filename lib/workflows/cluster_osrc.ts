@@ -13,11 +13,19 @@ import type { FacesetOrigin } from "../library/manifest";
 import { addFacesets, type NewFaceset } from "../library/write";
 import { type SourceCoverage, sourceCoverage } from "../scan/coverage";
 import { claimedFaceIds, provenanceFile } from "../library/provenance";
+import type { ExtendDecision, ExtendPlan, ExtendSetOutcome } from "../identity/extend";
+import { setPeople } from "../library/ledger";
+import { appendExtension, type ExtendAppended, planLibraryExtend } from "./extend";
 import { endRun, finishRun, latestDetectorSha256, type LibraryWorkflowOptions, openRun, recordBase, type RunRecordBase, setProvenance, underLibraryLock } from "./context";
 
 export interface ClusterOsrcOptions extends LibraryWorkflowOptions {
   /** The mixed bucket: its faces in the store are planned. */
   source: string;
+  /**
+   * Also append the bucket's faces of people the library holds to their sets, as `extend` would (its gates,
+   * same-photo rule and the owner's rejections), in the same run (cluster-osrc only; default false).
+   */
+  extend?: boolean;
 }
 
 /** Everything a cluster-osrc run decided, as written to `<library>/_runs/<runId>.json` (camelCase keys like every facesets record; the library manifests and provenance.json keep the owner's snake_case). */
@@ -35,6 +43,8 @@ export interface DiscoveryRunRecord extends RunRecordBase<"cluster-osrc"> {
   clusters: ClusterOutcome[];
   newSets: { name: string; number: number; cluster: number; faces: number; claimed: number }[];
   faces: FaceDecision[];
+  /** With --extend: what extend decided for the bucket and what it appended (see lib/workflows/extend.ts). */
+  extension?: { counts: ExtendPlan["counts"]; sets: ExtendSetOutcome[]; appended: ExtendAppended[]; faces: ExtendDecision[] };
 }
 
 export interface ClusterOsrcResult {
@@ -43,6 +53,10 @@ export interface ClusterOsrcResult {
   /** Where the run record was written (undefined on a dry run). */
   recordFile?: string;
   warnings: string[];
+  /** With --extend: the extend plan of the bucket. */
+  extension?: ExtendPlan;
+  /** Set name -> person, for showing `faceset_007 (NAME)`. */
+  people: Map<string, string>;
 }
 
 /** What differs between the discovery commands: cluster-osrc routes to existing identities, refine does not. */
@@ -80,15 +94,18 @@ async function runDiscoveryLocked(options: ClusterOsrcOptions, mode: DiscoveryMo
   const bucket = await store.selectFaces({ under: source });
   if (bucket.length === 0) log(`no faces in the store under ${source}: scan it first (deno task scan --source ...)`);
 
-  const plan = planDiscovery({
-    faces: bucket,
-    dim,
-    identities,
-    claimedFaceIds: claimed,
-    firstNumber: nextFacesetNumber(library),
-    config,
-    route: mode.route,
-  });
+  const extension = options.extend && mode.route ? (await planLibraryExtend(library, index, bucket, dim, config)).plan : undefined;
+  const discover = () =>
+    planDiscovery({ faces: bucket, dim, identities, claimedFaceIds: claimed, firstNumber: nextFacesetNumber(library), config, route: mode.route });
+  let plan = discover();
+  // A face extend appends (anchor centroid) that discovery did not route (full centroid) must not also start a
+  // new set: plan again with those faces left out. Rare, so the plan is made twice only then.
+  const appended = new Set((extension?.additions ?? []).flatMap((a) => a.faces.map((f) => f.row.faceId)));
+  const clash = plan.newSets.some((s) => s.claimedFaceIds.some((id) => appended.has(id)));
+  if (clash) {
+    for (const id of appended) claimed.add(id);
+    plan = discover();
+  }
 
   const detectorSha256 = await latestDetectorSha256(store);
   const record: DiscoveryWorkflowResult["record"] = {
@@ -118,7 +135,9 @@ async function runDiscoveryLocked(options: ClusterOsrcOptions, mode: DiscoveryMo
     faces: plan.faces,
   };
 
-  if (run.dryRun) return { plan, record: endRun(record), warnings: library.warnings };
+  const people = setPeople(library.ledger, library.manifest.facesets);
+  if (extension) record.extension = { counts: extension.counts, sets: extension.sets, appended: [], faces: extension.faces };
+  if (run.dryRun) return { plan, record: endRun(record), warnings: library.warnings, extension, people };
 
   const newSets: NewFaceset[] = [];
   for await (const [set, faces] of renderFaceGroups(plan.newSets, (s) => s.faces, config, options.onProgress)) {
@@ -131,7 +150,13 @@ async function runDiscoveryLocked(options: ClusterOsrcOptions, mode: DiscoveryMo
       files: [provenanceFile(provenance)],
     });
   }
+  const warnings = [...library.warnings];
+  if (extension && record.extension) {
+    const done = await appendExtension(run.libraryDir, extension, run.runId, config, options.onProgress);
+    record.extension.appended = done.appended;
+    warnings.push(...done.warnings);
+  }
   if (newSets.length > 0) await addFacesets(run.libraryDir, newSets);
   const recordFile = await finishRun(run, record);
-  return { plan, record, recordFile, warnings: library.warnings };
+  return { plan, record, recordFile, warnings, extension, people };
 }

@@ -9,6 +9,7 @@ import type { RunConfig } from "../config";
 import { withLibraryLock } from "../library/lock";
 import { type SetProvenance } from "../library/provenance";
 import { type Library, readLibrary } from "../library/read";
+import { type HandEdit, syncLedger, type SyncResult } from "../library/reconcile";
 import { writeRunRecord } from "../library/runs";
 import { newRunId } from "../store/ids";
 import type { FaceStore } from "../store/store";
@@ -97,6 +98,16 @@ export interface WorkflowRun<Kind extends string> extends RunStart<Kind> {
   log: (line: string) => void;
   recognizer: { sha256: string; dim: number };
   library: Library;
+  /** Hand edits found when the run opened (recorded in the ledger unless a dry run); also in library.warnings. */
+  handEdits: HandEdit[];
+}
+
+/** The lines a library command prints for what the ledger sync found (hand edits, rolled-back writes). */
+export function syncLines(synced: SyncResult, dryRun: boolean): string[] {
+  return [
+    ...synced.handEdits.map((e) => `hand edit ${dryRun ? "found (a run that writes records it)" : "recorded"}: ${e.detail}`),
+    ...synced.warnings,
+  ];
 }
 
 export interface OpenRunOptions {
@@ -118,13 +129,20 @@ export async function openRun<Kind extends string>(
   const { store, config, dryRun = false } = options;
   const start = startRun(kind, options);
   const libraryDir = path.resolve(options.libraryDir);
+  // The owner's hand edits become decisions before anything is planned (lib/library/reconcile.ts).
+  const synced = await syncLedger(libraryDir, { dryRun, by: kind, start: false });
+  const read = async () => {
+    const library = await readLibrary(libraryDir);
+    library.warnings.unshift(...syncLines(synced, dryRun));
+    return library;
+  };
   let library: Library | undefined;
   if (checkLibrary) {
-    library = await readLibrary(libraryDir);
+    library = await read();
     checkLibrary(library);
   }
   const recognizer = storeRecognizer(store, options.storePath, scanHint);
-  library ??= await readLibrary(libraryDir);
+  library ??= await read();
   return {
     ...start,
     kind,
@@ -136,6 +154,7 @@ export async function openRun<Kind extends string>(
     log: options.log ?? (() => {}),
     recognizer,
     library,
+    handEdits: synced.handEdits,
   };
 }
 
@@ -175,8 +194,12 @@ export function endRun<R extends { finishedAt: string }>(record: R): R {
   return record;
 }
 
-/** End a run that wrote to the library: stamp finishedAt and write its run record; returns the record's path. */
+/**
+ * End a run that wrote to the library: record the sets and faces it added in the ledger, stamp finishedAt and
+ * write its run record; returns the record's path.
+ */
 export async function finishRun(run: WorkflowRun<string>, record: { finishedAt: string }): Promise<string> {
+  await syncLedger(run.libraryDir, { by: run.kind });
   return await writeRunRecord(run.libraryDir, run.runId, endRun(record));
 }
 

@@ -99,7 +99,12 @@ async function splitErasLocked(options: SplitErasWorkflowOptions): Promise<Split
   const run = await openRun("split-eras", options, {
     checkLibrary: (library) => {
       if (library.sets.has(options.faceset)) return;
-      const hint = library.thin.has(options.faceset)
+      const decided = library.ledger?.sets.find((s) => s.name === parentName && s.state !== "active");
+      const hint = decided
+        ? decided.state === "merged"
+          ? ` (it was merged into ${decided.mergedInto}; split that set)`
+          : ` (it is dismissed; curate restore --set ${decided.number} brings it back)`
+        : library.thin.has(options.faceset)
         ? ` (it is a thin era under ${THIN_FOLDER}/; only sets in the library are split)`
         : ` (sets: ${[...library.sets.values()].map((s) => s.name).join(", ") || "none"})`;
       throw new LibraryError(`${path.join(library.dir, parentName)}: no such set with a manifest${hint}`);
