@@ -62,3 +62,4 @@ export * from "./workflows/mod";
 export * from "./labels/mod";
 export * from "./report/mod";
 export * from "./bench/labelled_bench";
+export * from "./bench/parity_bench";

@@ -4,6 +4,7 @@
  */
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import {
   benchClustering,
   benchEngine,
@@ -43,7 +44,7 @@ labelled photos; sections print in this order:
              thumbnails are in, and until all are; cold (thumbnails made) and warm (cached), target < 2 s (~1 min).
 
   --models DIR     model folder (default: $FACESETS_MODELS, else models/buffalo_l)
-  --images DIR     images to run on, recursively (default: ../shared/faces, without bad/)
+  --images DIR     images to run on, recursively (default: ../shared/faces beside the repository, without bad/)
   --limit N        use at most N images (default: all)
   --repeats N      repeat each engine and scan measurement, keep the fastest (default: 2)
   --config FILE    JSON overrides of the run config
@@ -57,7 +58,9 @@ labelled photos; sections print in this order:
   --skip-review    leave out the [review] lines
   --help           show this help`;
 
-const DEFAULT_LABELS = ["deepface", "face_recognition", "faceapi"].map((d) => `../shared/faces/${d}/labels.csv`);
+/** ../shared beside the repository (not the working directory): the test photos and their labels. */
+const SHARED_FACES = join(fileURLToPath(new URL("..", import.meta.url)), "..", "shared", "faces");
+const DEFAULT_LABELS = ["deepface", "face_recognition", "faceapi"].map((d) => join(SHARED_FACES, d, "labels.csv"));
 const LABELLED_THRESHOLDS = thresholdRange(0.35, 0.7, 0.05);
 
 function listImages(dir: string): string[] {
@@ -118,7 +121,7 @@ function printLabelled(b: Awaited<ReturnType<typeof benchLabelled>>): void {
 
 const OPTIONS = {
   models: { type: "string" },
-  images: { type: "string", default: "../shared/faces" },
+  images: { type: "string", default: SHARED_FACES },
   limit: { type: "string" },
   repeats: { type: "string", default: "2" },
   ...CONFIG_OPTION,

@@ -4,9 +4,19 @@
  */
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { DEFAULT_CONFIG, type DetectionConfig, FaceEngine, loadImage, normCrop } from "../lib/mod";
+import {
+  DEFAULT_CONFIG,
+  type DetectionConfig,
+  FaceEngine,
+  faceDifference,
+  loadImage,
+  measureParity,
+  pairFaces,
+  type ParityBounds,
+  type ParityFigures,
+  parityViolations,
+} from "../lib/mod";
 import {
   ANY_GOLDEN,
   ANY_TEST_DETECTOR,
@@ -20,66 +30,53 @@ import {
   TEST_DETECTOR_500M,
   TEST_RECOGNIZER,
 } from "./support/fixtures";
-import { cosine, faceViolations, pairFaces, PARITY } from "./support/parity";
 
 /** InsightFace 0.7.3 runs one 640 pass: the strict-parity configuration. */
 const STRICT: DetectionConfig = { ...DEFAULT_CONFIG.detection, secondPass: false };
 const WITH_SECOND_PASS: DetectionConfig = { ...DEFAULT_CONFIG.detection, secondPass: true };
+
+/**
+ * The README's parity level with a stated margin. Measured by `deno task parity` (2026-12-03, det_2.5g set, the
+ * worst of the three sets): positions 0.015 of the tolerance, det_score 7.1e-5, blur 0.0028 %, cosine min 0.9952 and
+ * mean 0.9982, crops 0.001 grey levels on average (max 0.02). The bounds leave 3-7x room for onnxruntime's
+ * CPU-dependent rounding, and are 20-100x tighter than the first engine issue's (1.0 of the tolerance, 0.02, 5 %,
+ * 0.99 / 0.997, 2 grey levels), so a regression far past the README's numbers fails here.
+ */
+const README_LEVEL: ParityBounds = { maxPositionShare: 0.05, maxDetScoreAbs: 5e-4, maxBlurRel: 1e-4, minCosine: 0.993 };
 const MEAN_COSINE_MIN = 0.997;
-const CROP_MEAN_ABS_DIFF_MAX = 2;
+const CROP_MEAN_ABS_DIFF_MAX = 0.01;
+const CROP_FACE_MEAN_ABS_DIFF_MAX = 0.1;
+/** The first engine issue's tolerances: used where pixels differ by design (EXIF-rotated JPEGs are re-encoded). */
+const ISSUE_LEVEL: ParityBounds = { maxPositionShare: 1, maxDetScoreAbs: 0.02, maxBlurRel: 0.05, minCosine: 0.99 };
 
-interface SetReport {
-  violations: string[];
-  cosines: number[];
-  countMismatches: string[];
+function expectParity(figures: ParityFigures, bounds = README_LEVEL) {
+  expect(figures.imageMismatches).toEqual([]);
+  expect(figures.countMismatches).toEqual([]);
+  expect(figures.passMismatches).toEqual([]);
+  expect(figures.faces.flatMap((f) => parityViolations(f, bounds))).toEqual([]);
+  expect(figures.faces.length).toBe(figures.goldenFaces);
+  expect(figures.cosine.mean).toBeGreaterThanOrEqual(MEAN_COSINE_MIN);
 }
 
-async function compareSet(engine: FaceEngine, golden: GoldenSet, config: DetectionConfig, expectDetSize?: number) {
-  const report: SetReport = { violations: [], cosines: [], countMismatches: [] };
-  for (const image of golden.images) {
-    const loaded = await loadImage(path.join(FACES, image.file));
-    expect([loaded.width, loaded.height, loaded.sha256]).toEqual([image.width, image.height, image.sha256]);
-    const faces = await engine.analyze(loaded, config);
-    if (faces.length !== image.faces.length) {
-      report.countMismatches.push(`${image.file}: ${faces.length} faces, golden ${image.faces.length}`);
-      continue;
-    }
-    pairFaces(faces, image.faces).forEach(([ours, gold], i) => {
-      report.violations.push(...faceViolations(`${image.file}#${i}`, ours, gold));
-      report.cosines.push(cosine(ours.embedding, gold.embedding));
-      if (expectDetSize !== undefined && ours.detSizePx !== expectDetSize) {
-        report.violations.push(`${image.file}#${i}: found by the ${ours.detSizePx} pass, expected ${expectDetSize}`);
-      }
-    });
-  }
-  return report;
-}
+const FULL_GOLDEN = needsFullSet("golden/det_2.5g+w600k_mbf_int8.json", "golden/det_2.5g+w600k_mbf_int8.size128.json", "golden/crops_det2.5g_mbf");
 
-function expectParity(report: SetReport, expectedFaces: number) {
-  expect(report.countMismatches).toEqual([]);
-  expect(report.violations).toEqual([]);
-  expect(report.cosines.length).toBe(expectedFaces);
-  const mean = report.cosines.reduce((a, b) => a + b, 0) / report.cosines.length;
-  expect(mean).toBeGreaterThanOrEqual(MEAN_COSINE_MIN);
-}
-
-const totalFaces = (g: GoldenSet) => g.images.reduce((n, i) => n + i.faces.length, 0);
-
-describe(
-  "det_2.5g + w600k_mbf_int8 against InsightFace 0.7.3",
-  needsFullSet("golden/det_2.5g+w600k_mbf_int8.json", "golden/det_2.5g+w600k_mbf_int8.size128.json", "golden/crops_det2.5g_mbf"),
-  () => {
+describe("det_2.5g + w600k_mbf_int8 against InsightFace 0.7.3", FULL_GOLDEN, () => {
   let engine: FaceEngine;
   beforeAll(async () => {
     engine = await FaceEngine.open({ detectorFile: TEST_DETECTOR, recognizerFile: TEST_RECOGNIZER });
   });
   afterAll(() => engine.close());
 
-  test("every golden image: same faces, boxes, landmarks, scores, blur and embeddings (single 640 pass)", async () => {
+  test("every golden image: same faces, boxes, landmarks, scores, blur, embeddings and 112 crops (single 640 pass)", async () => {
     const golden = readGolden("det_2.5g+w600k_mbf_int8.json");
     expect(golden.images.length).toBe(169);
-    expectParity(await compareSet(engine, golden, STRICT), totalFaces(golden));
-  });
+    const figures = await measureParity(engine, golden, { facesDir: FACES, cropsDir: path.join(GOLDEN, "crops_det2.5g_mbf"), config: STRICT });
+    expectParity(figures);
+    // Aligned crops from our own detections against InsightFace's crops.
+    expect(figures.crop?.faces).toBe(167);
+    expect(figures.crop!.mean).toBeLessThanOrEqual(CROP_MEAN_ABS_DIFF_MAX);
+    expect(figures.crop!.max).toBeLessThanOrEqual(CROP_FACE_MEAN_ABS_DIFF_MAX);
+  }, 600_000); // 169 images on 2 shared cores
 
   test("the second pass leaves every image the 640 pass handles unchanged", async () => {
     const golden = readGolden("det_2.5g+w600k_mbf_int8.json");
@@ -95,25 +92,7 @@ describe(
   test("tight face crops: the 128 second pass reproduces InsightFace at det size 128", async () => {
     const golden = readGolden("det_2.5g+w600k_mbf_int8.size128.json");
     expect(golden.images.length).toBe(46);
-    expectParity(await compareSet(engine, golden, WITH_SECOND_PASS, 128), totalFaces(golden));
-  });
-
-  test("aligned 112x112 crops from our own detections match InsightFace's crops", async () => {
-    const golden = readGolden("det_2.5g+w600k_mbf_int8.json");
-    const diffs: { crop: string; mad: number }[] = [];
-    for (const image of golden.images.filter((i) => i.faces.length > 0)) {
-      const loaded = await loadImage(path.join(FACES, image.file));
-      const faces = await engine.detect(loaded, STRICT);
-      for (const [ours, gold] of pairFaces(faces.map((d) => ({ ...d, faceShortPx: 0, blur: 0, embedding: new Float32Array() })), image.faces)) {
-        const crop = normCrop(loaded, ours.kps, 112).crop;
-        const ref = await sharp(path.join(GOLDEN, "crops_det2.5g_mbf", gold.crop!)).removeAlpha().raw().toBuffer();
-        let sum = 0;
-        for (let i = 0; i < ref.length; i++) sum += Math.abs(ref[i]! - crop.data[i]!);
-        diffs.push({ crop: gold.crop!, mad: sum / ref.length });
-      }
-    }
-    expect(diffs.length).toBe(167);
-    expect(diffs.filter((d) => d.mad > CROP_MEAN_ABS_DIFF_MAX)).toEqual([]);
+    expectParity(await measureParity(engine, golden, { facesDir: FACES, config: WITH_SECOND_PASS, expectDetSizePx: 128 }));
   });
 
   test("our alignment matrix equals InsightFace's estimate_norm on the golden landmarks", async () => {
@@ -137,7 +116,7 @@ describe("det_500m + w600k_mbf_int8 against InsightFace 0.7.3", needs("models/de
     try {
       const golden = readGolden("det_500m+w600k_mbf_int8.json");
       expect(golden.images.length).toBeGreaterThanOrEqual(5);
-      expectParity(await compareSet(engine, golden, STRICT), totalFaces(golden));
+      expectParity(await measureParity(engine, golden, { facesDir: FACES, config: STRICT }));
     } finally {
       await engine.close();
     }
@@ -161,7 +140,8 @@ describe("EXIF and PSD sources give t1.jpg's records", needs(`golden/${ANY_GOLDE
       expect([loaded.format, loaded.width, loaded.height]).toEqual(["psd", t1.width, t1.height]);
       const faces = await engine.analyze(loaded, STRICT);
       expect(faces.length).toBe(t1.faces.length);
-      const violations = pairFaces(faces, t1.faces).flatMap(([o, g], i) => faceViolations(`${name}#${i}`, o, g));
+      // The PSDs carry exactly t1.jpg's decoded pixels: the README's level applies.
+      const violations = pairFaces(faces, t1.faces).flatMap(([o, g], i) => parityViolations(faceDifference(`${name}#${i}`, o, g), README_LEVEL));
       expect(violations).toEqual([]);
     });
   }
@@ -176,7 +156,7 @@ describe("EXIF and PSD sources give t1.jpg's records", needs(`golden/${ANY_GOLDE
       expect(faces.length).toBe(t1.faces.length);
       // Same faces in the same places, within the parity tolerances (the rotated JPEG was re-encoded losslessly enough).
       const violations = pairFaces(faces, t1.faces).flatMap(([o, g], i) =>
-        faceViolations(`orientation ${orientation}#${i}`, o, g, PARITY)
+        parityViolations(faceDifference(`orientation ${orientation}#${i}`, o, g), ISSUE_LEVEL)
       );
       expect(violations).toEqual([]);
     });

@@ -11,6 +11,7 @@
  * The product never reads any of this.
  */
 import { existsSync, readFileSync } from "node:fs";
+import type { GoldenSet } from "../../lib/mod";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -104,33 +105,8 @@ export function needsFullSet(...more: string[]) {
   return needs(...FULL_SET, ...more);
 }
 
-export interface GoldenFace {
-  bbox: [number, number, number, number];
-  det_score: number;
-  kps: [number, number][];
-  face_short: number;
-  blur: number;
-  align_matrix: [[number, number, number], [number, number, number]];
-  embedding: number[];
-  crop?: string;
-}
-
-export interface GoldenImage {
-  file: string;
-  sha256: string;
-  width: number;
-  height: number;
-  faces: GoldenFace[];
-}
-
-export interface GoldenSet {
-  det_model: { file: string; sha256: string };
-  rec_model: { file: string; sha256: string; input_mean: number; input_std: number };
-  det_size: number;
-  det_thresh: number;
-  nms_thresh: number;
-  images: GoldenImage[];
-}
+// The golden record types are lib's (lib/bench/parity_bench.ts: deno task parity reads the same files).
+export type { GoldenFace, GoldenImage, GoldenSet } from "../../lib/mod";
 
 export function readGolden(name: string): GoldenSet {
   return JSON.parse(readFileSync(path.join(GOLDEN, name), "utf8")) as GoldenSet;
