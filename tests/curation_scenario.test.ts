@@ -30,7 +30,7 @@ import {
   rejectFaces,
   splitFaces,
 } from "../lib/mod";
-import { sharedAvailable } from "./support/fixtures";
+import { needsFullSet } from "./support/fixtures";
 import { photosOf, sharedLabels } from "./support/labelled";
 import { type LibraryFixture, makeLibraryFixture } from "./support/library_fixture";
 import { DENO, treeFingerprint } from "./support/scan_tree";
@@ -55,7 +55,7 @@ const t = () => ({ libraryDir: lib, storePath: fx.store });
 const setFiles = () => new Map([...treeFingerprint(lib)].filter(([f]) => !f.startsWith("_runs/") && !f.startsWith("_ledger/")));
 const setNamed = (person: string) => [...setOf].find(([, p]) => p === person)?.[0];
 
-describe.skipIf(!sharedAvailable())("curation scenario: decisions and hand edits survive every later run", () => {
+describe("curation scenario: decisions and hand edits survive every later run", needsFullSet(), () => {
   beforeAll(async () => {
     fx = await makeLibraryFixture({
       "people/amy": of("amy").slice(0, 3),
