@@ -144,6 +144,8 @@ describe("the review page in Chromium", needsFullSet(), () => {
     const files = readdirSync(path.join(fx.library, "_runs")).map((f) => f.replace(/\.json$/, "")).sort().reverse();
     expect(ids).toEqual(files);
     expect(await page.locator("tbody tr").first().textContent()).toContain("newSets 3");
+    // build-folders keeps its counts per person folder: the row counts its folders and their outcomes.
+    expect(await page.locator("tbody tr").last().textContent()).toMatch(/people 2, people \w+ 2/);
   });
 
   test("the page fetches nothing from outside the machine", () => {
@@ -292,6 +294,46 @@ describe("the review page in Chromium", needsFullSet(), () => {
       expect(await page.locator("section.set").count()).toBe(count - 1);
       expect((await readLibrary(fx.library)).sets.has(6)).toBe(false);
       expect(ledgerOnDisk().decisions.at(-1)).toMatchObject({ verb: "undo" });
+    });
+
+    test("move a face to another set, then split two faces into a new set", async () => {
+      await loadReviewPage(page, server.url);
+      const from = (await readLibrary(fx.library)).sets.get(5)!;
+      const tile = page.locator(`section.set[data-set="${from.name}"] figure.tile`).first();
+      const moved = (await tile.getAttribute("data-face"))!;
+      await tile.locator("input[type=checkbox]").check();
+      await page.locator('select[aria-label="move to"]').selectOption("faceset_004");
+      await decideOnPage(() => page.locator("#move").click());
+      let library = await readLibrary(fx.library);
+      expect(library.sets.get(4)!.manifest.faces.map((f) => f.faceId)).toContain(moved);
+      expect(library.sets.get(5)!.manifest.faces.map((f) => f.faceId)).not.toContain(moved);
+      expect(await page.locator(`section.set[data-set="faceset_004"] figure.tile[data-face="${moved}"]`).count()).toBe(1);
+
+      const numbers = new Set(library.sets.keys());
+      const tiles = page.locator(`section.set[data-set="faceset_003"] figure.tile`);
+      const picked = [(await tiles.nth(0).getAttribute("data-face"))!, (await tiles.nth(1).getAttribute("data-face"))!];
+      await tiles.nth(0).locator("input[type=checkbox]").check();
+      await tiles.nth(1).locator("input[type=checkbox]").check();
+      await decideOnPage(() => page.locator("#split").click());
+      library = await readLibrary(fx.library);
+      const created = [...library.sets.values()].filter((s) => !numbers.has(s.number));
+      expect(created).toHaveLength(1);
+      expect(created[0]!.number).toBeGreaterThan(6); // after the highest number ever given (6 was made, then undone)
+      expect(created[0]!.manifest.faces.map((f) => f.faceId).sort()).toEqual([...picked].sort());
+      expect(ledgerOnDisk().decisions.slice(-2).map((d) => d.verb)).toEqual(["move", "split"]);
+    });
+
+    test("dismiss a set, then restore it from the list of inactive sets", async () => {
+      await loadReviewPage(page, server.url);
+      const count = await page.locator("section.set").count();
+      await decideOnPage(() => page.locator('section.set[data-set="faceset_005"] .set-head button', { hasText: "Dismiss" }).click());
+      expect(await page.locator("section.set").count()).toBe(count - 1);
+      expect((await readLibrary(fx.library)).sets.has(5)).toBe(false);
+      expect(ledgerOnDisk().sets.find((s) => s.name === "faceset_005")!.state).toBe("dismissed");
+      await decideOnPage(() => page.locator("section.inactive li", { hasText: "faceset_005" }).locator("button", { hasText: "Restore" }).click());
+      expect(await page.locator("section.set").count()).toBe(count);
+      expect((await readLibrary(fx.library)).sets.has(5)).toBe(true);
+      expect(ledgerOnDisk().decisions.slice(-2).map((d) => d.verb)).toEqual(["dismiss", "restore"]);
     });
 
     test("the page fetched nothing from outside the machine during the decisions either", () => {

@@ -139,7 +139,7 @@ export async function startReviewServer(options: ReviewServerOptions): Promise<R
       const sets = [...library.sets.values()].sort((a, b) => a.number - b.number).map((s) => s.name);
       return { ...view, sets, verbs: availableVerbs(curation) };
     },
-    "/api/runs": async () => await buildRunsView(libraryDir),
+    "/api/runs": async () => ({ ...(await buildRunsView(libraryDir)), verbs: availableVerbs(curation) }),
   };
 
   const sendJson = (res: ServerResponse, status: number, body: unknown) => {

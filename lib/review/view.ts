@@ -168,9 +168,28 @@ export interface RunView {
   command: string;
   dryRun: boolean;
   source: string | null;
-  /** The record's `counts`, as name/number pairs in the record's order. */
+  /** The record's `counts`, as name/number pairs in the record's order (see listCounts when it has none). */
   counts: [string, number][];
   file: string;
+}
+
+/**
+ * Counts of a record without a `counts` object (build-folders keeps them per person folder): the length of each
+ * top-level list, and for lists of records with a `status`, how many have each status (`people created 2`).
+ */
+function listCounts(record: { [key: string]: unknown }): [string, number][] {
+  const out: [string, number][] = [];
+  for (const [key, value] of Object.entries(record)) {
+    if (!Array.isArray(value)) continue;
+    out.push([key, value.length]);
+    const statuses = new Map<string, number>();
+    for (const item of value) {
+      const status = (item as { status?: unknown } | null)?.status;
+      if (typeof status === "string") statuses.set(status, (statuses.get(status) ?? 0) + 1);
+    }
+    for (const [status, n] of statuses) out.push([`${key} ${status}`, n]);
+  }
+  return out;
 }
 
 /** The Runs page: every run record of the library, newest first; unreadable records are listed in `problems`. */
@@ -188,7 +207,7 @@ export async function buildRunsView(libraryDir: string): Promise<{ runs: RunView
     const text = (v: unknown) => (typeof v === "string" ? v : "");
     const counts = typeof r.counts === "object" && r.counts !== null
       ? Object.entries(r.counts as { [key: string]: unknown }).filter((e): e is [string, number] => typeof e[1] === "number")
-      : [];
+      : listCounts(r);
     runs.push({
       runId: text(r.runId) || path.basename(file, ".json"),
       kind: text(r.kind) || "unknown",
