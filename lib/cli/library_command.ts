@@ -97,8 +97,12 @@ export async function runLibraryWorkflow<R extends { warnings: readonly string[]
   const configSettings = values.set ?? [];
   const config = await readConfigFile(values.config, configSettings);
   if (libraryDir === undefined || values["dry-run"]) return await runUnlocked(values, run, config, configSettings);
+  // A missing store is a bad argument: refused before the lock, which would create the library folder.
+  if (!values.scan) requireExistingPath("--store", values.store, run.scanHint ?? SCAN_HINT);
   await withLibraryLock(libraryDir, () => runUnlocked(values, run, config, configSettings), { command: commandLine() });
 }
+
+const SCAN_HINT = "run deno task scan first, or add --scan";
 
 /** The command line as typed (the script's name and its arguments), for the lock file. */
 function commandLine(): string {
@@ -108,7 +112,7 @@ function commandLine(): string {
 
 async function runUnlocked<R extends { warnings: readonly string[]; recordFile?: string }>(
   values: LibraryCommandValues,
-  { workflow, printPlan, outcome, scanHint = "run deno task scan first, or add --scan", scanSource }: LibraryWorkflowRun<R>,
+  { workflow, printPlan, outcome, scanHint = SCAN_HINT, scanSource }: LibraryWorkflowRun<R>,
   config: Awaited<ReturnType<typeof readConfigFile>>,
   configSettings: string[],
 ): Promise<void> {
