@@ -125,7 +125,7 @@ describe("the review page in Chromium", needsFullSet(), () => {
     for (const c of missed) {
       const section = page.locator(`section.cluster[data-cluster="${record.runId}#${c.index}"]`);
       expect(await section.locator(".why").textContent()).toContain(c.dropReason!);
-      expect(await section.locator(".near").textContent()).toMatch(/^nearest faceset_\d{3} at 0\.\d{3}$/);
+      expect(await section.locator(".near").textContent()).toMatch(/^nearest faceset_\d{3}( \(.+\))? at 0\.\d{3}$/);
     }
     // Every leftover face of the run is on the page once: in a missed cluster or in the rest.
     const leftover = record.faces.filter((f) => ["small-cluster", "gated", "outlier", "export-gated"].includes(f.fate)).map((f) =>

@@ -137,7 +137,8 @@ export async function startReviewServer(options: ReviewServerOptions): Promise<R
       const view = await buildLeftoversView(library, store.snapshot, register);
       if (store.note) view.notes.push(store.note);
       const sets = [...library.sets.values()].sort((a, b) => a.number - b.number).map((s) => s.name);
-      return { ...view, sets, verbs: availableVerbs(curation) };
+      const people = Object.fromEntries(((await statuses()) ?? []).flatMap((s) => (s.person ? [[s.set, s.person]] : [])));
+      return { ...view, sets, people, verbs: availableVerbs(curation) };
     },
     "/api/runs": async () => ({ ...(await buildRunsView(libraryDir)), verbs: availableVerbs(curation) }),
   };

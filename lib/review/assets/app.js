@@ -147,6 +147,9 @@ function notes(lines) {
 
 // ------------------------------------------------------------------------------------------------------ Leftovers
 
+/** `faceset_007 (NAME)` when the owner named the set, as curate's tables show it. */
+const setLabel = (name) => (view.people && view.people[name] ? `${name} (${view.people[name]})` : name);
+
 function renderLeftovers() {
   const clusterSections = view.clusters.map((c) => {
     const keys = c.faces.map((f) => f.faceId);
@@ -162,7 +165,7 @@ function renderLeftovers() {
         el("h2", {}, `cluster ${c.index}`),
         el("span", { class: "counts" }, `${c.faces.length} faces · ${c.photos} photos`),
         el("span", { class: "why" }, c.why),
-        el("span", { class: "near" }, c.nearestSet ? `nearest ${c.nearestSet} at ${fmt(c.nearestCosDist, 3)}` : "no set to compare")),
+        el("span", { class: "near" }, c.nearestSet ? `nearest ${setLabel(c.nearestSet)} at ${fmt(c.nearestCosDist, 3)}` : "no set to compare")),
       el("div", { class: "tiles" }, c.faces.map((f) => tile(f.faceId, f, base(f.source)))));
   });
   const rest = el("section", { class: "cluster", dataset: { cluster: "rest" } },
