@@ -3,11 +3,13 @@
  * two): each verb changes exactly what it names, records one decision, refuses unknown sets and faces by name and
  * writes nothing on a dry run; undo walks decisions back; status has the issue's JSON shape.
  */
+import { spawnSync } from "node:child_process";
 import { cpSync, existsSync, readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import {
   buildFolders,
+  createSetFromFaces,
   CurateError,
   DEFAULT_CONFIG,
   dismissSet,
@@ -29,12 +31,13 @@ import {
 import { needsFullSet } from "./support/fixtures";
 import { photosOf, sharedLabels } from "./support/labelled";
 import { type LibraryFixture, makeLibraryFixture } from "./support/library_fixture";
-import { treeFingerprint } from "./support/scan_tree";
+import { DENO, treeFingerprint } from "./support/scan_tree";
 
 const labels = sharedLabels();
 const obama = photosOf(labels, "obama");
 
 let fx: LibraryFixture;
+let statusNow: unknown;
 let lib: string;
 const t = () => ({ libraryDir: lib, storePath: fx.store });
 const facesOf = async (n: number) => (await readLibrary(lib)).sets.get(n)!.manifest.faces;
@@ -160,11 +163,46 @@ describe("curate verbs on a build-folders library", needsFullSet(), () => {
 
   test("status --json shape; decisions are one JSON line each", async () => {
     const status = await libraryStatus(lib);
+    statusNow = status;
     expect(Object.keys(status)).toEqual(["sets", "handEdits"]);
     for (const s of status.sets) expect(Object.keys(s)).toEqual(["set", "person", "state", "faces", "mergedInto"]);
     const ledger = (await readLedger(lib))!;
     const decisions = await readDecisions(lib, ledger.lastSeq);
     expect(decisions.map((d) => d.verb)).toEqual(["start", "name", "merge", "not-same", "reject", "move", "split", "dismiss", "restore", "dismiss", "undo"]);
+  });
+
+  test("createSetFromFaces: store faces no set holds become a new set after the highest number; held faces are refused", async () => {
+    const amy = await facesOf(1);
+    const face = amy[0]!;
+    await expect(createSetFromFaces(t(), [face.faceId!])).rejects.toThrow(/is already in faceset_001 \(amy\); use curate move/);
+    await expect(createSetFromFaces(t(), ["0000"])).rejects.toThrow(/unknown face id\(s\) in .*: 0000/);
+    await rejectFaces(t(), "amy", [face.faceId!]);
+    const out = await createSetFromFaces(t(), [face.faceId!]);
+    expect(out.sets).toEqual(["faceset_006"]);
+    const made = (await readLibrary(lib)).sets.get(6)!;
+    expect(made.manifest.faces.map((f) => [f.faceId, f.crop])).toEqual([[face.faceId, face.crop]]);
+    expect(existsSync(path.join(made.dir, face.crop))).toBe(true);
+    await undoLast(t());
+    await undoLast(t()); // the reject too: amy has her face back
+    expect((await facesOf(1)).map((f) => f.faceId)).toContain(face.faceId);
+    expect(existsSync(path.join(lib, "faceset_006"))).toBe(false);
+    expect((await readLedger(lib))!.highestNumber).toBe(6); // an undone set's number stays given
+  });
+
+  test("deno task curate: --help, exit 2 naming an unknown set, --json as the last line", () => {
+    const curate = (...args: string[]) => spawnSync(DENO, ["run", "-A", "scripts/curate.ts", ...args], { encoding: "utf8" });
+    const help = curate("merge", "--help");
+    expect([help.status, help.stdout.split("\n")[0]]).toEqual([0, "usage: deno task curate merge --set SET [--set SET ...] --into SET --library DIR [--store PATH] [--dry-run] [--json]"]);
+    const bad = curate("name", "--library", lib, "--set", "42", "--person", "x");
+    expect([bad.status, bad.stderr.split("\n")[0]]).toEqual([2, expect.stringMatching(/^error: unknown set "42" \(sets: faceset_001 \(amy\),/)]);
+    const verb = curate("frobnicate", "--library", lib);
+    expect([verb.status, verb.stderr.split("\n")[0]]).toEqual([2, expect.stringMatching(/^error: unknown verb "frobnicate"/)]);
+    const named = curate("name", "--library", lib, "--set", "2", "--person", "Pat", "--json", "--dry-run");
+    expect(named.status, named.stderr).toBe(0);
+    const outcome = JSON.parse(named.stdout.trim().split("\n").at(-1)!);
+    expect(outcome).toMatchObject({ verb: "name", changes: ['faceset_002: named "Pat" (was "deepface_p01")'], dryRun: true, seq: null });
+    const status = curate("status", "--library", lib, "--json");
+    expect(JSON.parse(status.stdout.trim().split("\n").at(-1)!)).toEqual(JSON.parse(JSON.stringify(statusNow)));
   });
 
   test("a copy of the library still reads (hard-linked snapshots are plain files)", () => {

@@ -157,6 +157,8 @@ async function status(libraryDir: string, json: boolean): Promise<void> {
       console.log(`  ${e.kind}${e.set ? ` ${e.set}` : ""}: ${e.detail}${pending.has(e as never) ? " (found now; the next command that writes records it)" : ""}`);
     }
   }
+  const unnamed = sets.find((s) => s.state === "active" && s.person === null);
+  if (unnamed) console.log(`\nname a set: deno task curate name --library ${libraryDir} --set ${Number(unnamed.set.slice(8))} --person "NAME"`);
   if (!detail.hasLedger && sets.length > 0) console.log("\n(no ledger yet: the next curate or library command that writes starts it)");
   if (json) console.log(JSON.stringify(detail.status));
 }

@@ -69,8 +69,7 @@ export function printDiscoveryPlan({ plan, record, extension, people }: Discover
     ));
   }
   if (extension) {
-    console.log(`
---extend: faces of known people appended to their sets, as extend would`);
+    console.log(`\n--extend: faces of known people ${record.dryRun ? "to append" : "appended"} to their sets (extend's rules)`);
     printExtensionTable(extension, people);
     console.log(`faces ${record.dryRun ? "to append" : "appended"}: ${extension.counts.added} to ${extension.additions.length} sets`);
   }

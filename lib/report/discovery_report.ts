@@ -174,7 +174,7 @@ export function discoveryReportMarkdown(input: DiscoveryReportInput): string {
       (c.emptySets > 0 ? `; ${c.emptySets} kept clusters lost every face to the export gate and were skipped` : "") +
       `. Crops are ${ex.cropSizePx} px, aligned with the ArcFace template scaled as InsightFace's estimate_norm does.`,
   );
-  for (const [name, sheet] of input.contactSheets ?? []) out.push(`**${name}**\n\n![${name} crops](${sheet})`);
+  for (const [name, sheet] of input.contactSheets ?? []) out.push(`**${label(name)}**\n\n![${name} crops](${sheet})`);
 
   out.push(`## Re-running`);
   out.push(
