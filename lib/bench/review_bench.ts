@@ -12,6 +12,7 @@ import { mulberry32, syntheticIdentities } from "../cluster/synthetic";
 import type { RunConfig } from "../config";
 import { addFacesets, type NewFace, type NewFaceset } from "../library/write";
 import { openReviewBrowser } from "../review/browser";
+import { curationApi } from "../review/curation_api";
 import { type ReviewServer, startReviewServer } from "../review/server";
 import { faceId } from "../store/ids";
 import type { FileOutcome } from "../store/records";
@@ -151,7 +152,8 @@ export async function benchReview({ faces = 1000, perSet = 25, config, log = () 
     log(`building a ${faces}-face library in ${root}`);
     const { libraryDir, storePath, sets } = await buildReviewBenchLibrary(root, faces, perSet, config);
     const buildMs = performance.now() - t0;
-    const server = await startReviewServer({ libraryDir, storePath, config });
+    // With the curation API, as `deno task review` runs: the Sets view then also reads the ledger's status.
+    const server = await startReviewServer({ libraryDir, storePath, config, curation: curationApi });
     try {
       log("cold load (thumbnails made)");
       const cold = await loadSetsPage(server);
