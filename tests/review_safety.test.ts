@@ -3,13 +3,14 @@
  * POST is 403; a path that tries to leave the library is 403 and never reaches the file system; files only by id.
  * The rules as pure functions first (table), then over a real socket against a hand-made library.
  */
-import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from "node:fs";
-import { request } from "node:http";
+import { existsSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from "node:fs";
+import { createServer, request } from "node:http";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { DEFAULT_CONFIG } from "../lib/mod";
+import { chromium } from "playwright-core";
+import { CHROMIUM_FLAGS, DEFAULT_CHROMIUM, DEFAULT_CONFIG } from "../lib/mod";
 import { checkRequest, curationApi, refusedPath, type ReviewServer, startReviewServer } from "../lib/review/mod";
 
 const TOKEN = "a".repeat(64);
@@ -187,5 +188,58 @@ describe("the review server over a socket", () => {
     });
     expect(res).toContain("default-src 'none'");
     expect(res).toContain("frame-ancestors 'none'");
+  });
+});
+
+describe("the refusals as a browser meets them (real Chromium)", () => {
+  const root = mkdtempSync(path.join(tmpdir(), "facesets-review-browser-safety-"));
+  const library = path.join(root, "library");
+
+  test("a foreign page cannot decide even with the token, a rebinding host name and a missing token get 403, nothing changes", async () => {
+    mkdirSync(path.join(library, "faceset_001"), { recursive: true });
+    const png = await sharp({ create: { width: 64, height: 64, channels: 3, background: "#808080" } }).png().toBuffer();
+    writeFileSync(path.join(library, "faceset_001", "face_a.png"), png);
+    const face = { source: path.join(root, "photo.jpg"), bbox: [0, 0, 10, 10], det_score: 0.9, face_short: 10, blur: 50, crop: "face_a.png", centroid_cos_dist: 0.1 };
+    writeFileSync(path.join(library, "faceset_001", "manifest.json"), JSON.stringify({ name: "faceset_001", faces: [face] }));
+    writeFileSync(path.join(library, "manifest.json"), JSON.stringify({ facesets: [{ name: "faceset_001", count: 1, origin: "hand-sorted" }] }));
+    const refused: string[] = [];
+    const server = await startReviewServer({ libraryDir: library, config: DEFAULT_CONFIG, curation: curationApi, log: (l) => refused.push(l) });
+    // A page on another origin of this machine that knows the token and tries a "simple" cross-site POST (no preflight).
+    const decide = `fetch(${JSON.stringify(`http://127.0.0.1:${server.port}/api/decide?t=${server.token}`)}, {
+      method: "POST", mode: "no-cors", headers: { "content-type": "text/plain" },
+      body: JSON.stringify({ verb: "name", set: "faceset_001", person: "Mallory" }),
+    }).then(() => { document.title = "sent"; }, () => { document.title = "failed"; });`;
+    const foreign = createServer((_req, res) => {
+      res.writeHead(200, { "content-type": "text/html" });
+      res.end(`<!doctype html><title>evil</title><script>${decide}</script>`);
+    });
+    await new Promise<void>((resolve) => foreign.listen(0, "127.0.0.1", () => resolve()));
+    const foreignPort = (foreign.address() as { port: number }).port;
+    const browser = await chromium.launch({
+      executablePath: process.env.FACESETS_CHROMIUM ?? DEFAULT_CHROMIUM,
+      // evil.test resolves to this machine, as a DNS-rebinding attacker's name would.
+      args: [...CHROMIUM_FLAGS, "--host-resolver-rules=MAP evil.test 127.0.0.1"],
+    });
+    try {
+      const page = await browser.newPage();
+      await page.goto(`http://127.0.0.1:${foreignPort}/`);
+      await page.waitForFunction(() => document.title !== "evil");
+      expect(refused.some((l) => /^refused POST \/api\/decide: Origin "http:\/\/127\.0\.0\.1:\d+" is not this page's$/.test(l)), refused.join("\n")).toBe(true);
+
+      const rebound = await page.goto(`http://evil.test:${server.port}/?t=${server.token}`);
+      expect(rebound!.status()).toBe(403);
+      const noToken = await page.goto(`http://127.0.0.1:${server.port}/`);
+      expect(noToken!.status()).toBe(403);
+      const leaving = await page.goto(`http://127.0.0.1:${server.port}/img/..%2f..%2fsecret.txt?t=${server.token}`);
+      expect(leaving!.status()).toBe(403);
+      const own = await page.goto(server.url);
+      expect(own!.status()).toBe(200);
+    } finally {
+      await browser.close();
+      await server.close();
+      await new Promise((resolve) => foreign.close(resolve));
+    }
+    // Nothing was decided: no ledger was started, the set is as it was.
+    expect(existsSync(path.join(library, "_ledger"))).toBe(false);
   });
 });
