@@ -25,6 +25,7 @@ import {
   type LedgerSet,
   commitLedger,
   newSetId,
+  setPeople,
 } from "./ledger";
 import { cleanLedgerLeftovers, recoverLedgerChange } from "./ledger_journal";
 import { withLibraryLock } from "./lock";
@@ -74,6 +75,12 @@ export interface SyncOptions {
    * so a run that ends up writing nothing leaves a library without a ledger as it was.
    */
   start?: boolean;
+}
+
+/** Set name -> person as the library's ledger (and top-level entries) have them now; empty for no library. */
+export async function libraryPeople(libraryDir: string): Promise<Map<string, string>> {
+  const library = await readLibrary(libraryDir, { checkCrops: false }).catch(() => undefined);
+  return setPeople(library?.ledger, library?.manifest.facesets);
 }
 
 /** The person a renamed folder names: `faceset_007_john` -> `john`, `John Smith` -> `John Smith`; null for `faceset_007`. */

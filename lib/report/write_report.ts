@@ -13,8 +13,7 @@ import type { DiscoveryRunRecord } from "../workflows/cluster_osrc";
 import { faceTruth, readLabels, truthByPath } from "../labels/mod";
 import { FaceStore } from "../store/store";
 import { writeFileAtomic } from "../util/atomic";
-import { setPeople } from "../library/ledger";
-import { readLibrary } from "../library/read";
+import { libraryPeople } from "../library/reconcile";
 import { contactSheet } from "./contact_sheet";
 import { discoveryReportMarkdown, type ReportFigure } from "./discovery_report";
 import { type PlotFigure, routingHistogram, sweepFigure, umapScatter } from "./figures";
@@ -107,12 +106,6 @@ export function runFigures(record: DiscoveryRunRecord, analysis: RunAnalysis): R
       title: "Faces of the run in 2-D (UMAP of the embeddings, seed 1)",
     }),
   };
-}
-
-/** Set name -> person as the library's ledger has them now (names given after the run count too). */
-async function libraryPeople(libraryDir: string): Promise<Map<string, string>> {
-  const library = await readLibrary(libraryDir, { checkCrops: false }).catch(() => undefined);
-  return setPeople(library?.ledger, library?.manifest.facesets);
 }
 
 export async function writeDiscoveryReport(options: WriteReportOptions): Promise<WrittenReport> {
