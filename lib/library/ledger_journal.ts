@@ -39,7 +39,11 @@ interface Journal {
 
 const exists = async (p: string) => (await lstat(p).catch(() => undefined)) !== undefined;
 
-/** Copy a tree as hard links (a plain copy where the file system has none); symlinks are copied as links. */
+/**
+ * Copy a tree as hard links (a plain copy where the file system has none); symlinks are copied as links. JSON
+ * files (manifests, provenance) are always copied: they are small, and an editor that saves in place would
+ * otherwise change the snapshot too.
+ */
 export async function linkTree(from: string, to: string): Promise<void> {
   const info = await lstat(from);
   if (info.isSymbolicLink()) {
@@ -47,6 +51,8 @@ export async function linkTree(from: string, to: string): Promise<void> {
   } else if (info.isDirectory()) {
     await mkdir(to, { recursive: true });
     for (const name of await readdir(from)) await linkTree(path.join(from, name), path.join(to, name));
+  } else if (from.endsWith(".json")) {
+    await copyFile(from, to);
   } else {
     try {
       await link(from, to);
