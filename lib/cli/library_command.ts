@@ -69,11 +69,17 @@ export function realPathOf(p: string): string {
 export function assertLibraryOutsidePhotos(libraryDir: string, photos: string): void {
   const lib = realPathOf(libraryDir);
   const src = realPathOf(photos);
+  // Name the resolved path too when a symlink made the difference.
+  const shown = (given: string, real: string) => (path.resolve(given) === real ? given : `${given} (${real} with symlinks resolved)`);
   if (lib === src || isUnder(lib, src)) {
-    throw new UsageError(`--library ${libraryDir} is inside the photo folder ${photos}: facesets never writes into the photos; put the library elsewhere`);
+    throw new UsageError(
+      `--library ${shown(libraryDir, lib)} is inside the photo folder ${shown(photos, src)}: facesets never writes into the photos; put the library elsewhere`,
+    );
   }
   if (isUnder(src, lib)) {
-    throw new UsageError(`the photo folder ${photos} is inside --library ${libraryDir}: facesets would read its own crops as photos`);
+    throw new UsageError(
+      `the photo folder ${shown(photos, src)} is inside --library ${shown(libraryDir, lib)}: facesets would read its own crops as photos`,
+    );
   }
 }
 
