@@ -45,7 +45,8 @@ export interface LibraryLockOptions {
   warn?: (line: string) => void;
 }
 
-const held = new AsyncLocalStorage<ReadonlySet<string>>();
+/** The locks the current async call chain holds: library real path -> whether taking it completed a killed write. */
+const held = new AsyncLocalStorage<ReadonlyMap<string, { completedJournal: boolean }>>();
 const defaultWarn = (line: string) => process.stderr.write(`warning: ${line}\n`);
 
 function defaultCommand(): string {
@@ -170,6 +171,19 @@ export function holdsLibraryLock(libraryDir: string): boolean {
 }
 
 /**
+ * True when the lock the current call chain holds on `libraryDir` completed a killed writer's journal when it was
+ * taken: that write's sets or faces are now in the library, but what the killed run would have done after its
+ * commit (recording them in the ledger) is for the current run to do.
+ */
+export function lockCompletedJournal(libraryDir: string): boolean {
+  try {
+    return held.getStore()?.get(realpathSync(libraryDir))?.completedJournal ?? false;
+  } catch {
+    return false;
+  }
+}
+
+/**
  * Run `fn` holding `<library>/.facesets.lock` (the library folder is created if needed). Re-entrant: inside `fn`
  * (and what it awaits) another withLibraryLock on the same library just runs. Refuses (LibraryError) while a live
  * writer holds it; takes over a dead writer's lock; then completes a journaled write and removes dead temps
@@ -178,7 +192,7 @@ export function holdsLibraryLock(libraryDir: string): boolean {
 export async function withLibraryLock<T>(libraryDir: string, fn: () => Promise<T>, options: LibraryLockOptions = {}): Promise<T> {
   await mkdir(libraryDir, { recursive: true });
   const key = await realpath(libraryDir);
-  const outer = held.getStore() ?? new Set<string>();
+  const outer = held.getStore() ?? new Map<string, { completedJournal: boolean }>();
   if (outer.has(key)) return await fn();
 
   const warn = options.warn ?? defaultWarn;
@@ -202,10 +216,11 @@ export async function withLibraryLock<T>(libraryDir: string, fn: () => Promise<T
   };
   const unguard = guardLockedWrite(release);
   try {
-    for (const line of await recoverJournal(libraryDir)) warn(line);
+    const completed = await recoverJournal(libraryDir);
+    for (const line of completed) warn(line);
     for (const line of await removeDeadTemps(libraryDir)) warn(line);
     await pauseAt("lock:taken");
-    return await held.run(new Set([...outer, key]), fn);
+    return await held.run(new Map([...outer, [key, { completedJournal: completed.length > 0 }]]), fn);
   } finally {
     unguard();
     release();

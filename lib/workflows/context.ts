@@ -6,7 +6,8 @@
  */
 import path from "node:path";
 import type { RunConfig } from "../config";
-import { withLibraryLock } from "../library/lock";
+import { WriteInterrupted } from "../library/interrupt";
+import { lockCompletedJournal, withLibraryLock } from "../library/lock";
 import { type SetProvenance } from "../library/provenance";
 import { type Library, readLibrary } from "../library/read";
 import { type HandEdit, syncLedger, type SyncResult } from "../library/reconcile";
@@ -214,7 +215,21 @@ export function underLibraryLock<T>(
 ): Promise<T> {
   if (options.dryRun) return fn();
   const log = options.log;
-  return withLibraryLock(options.libraryDir, fn, {
+  const locked = async () => {
+    let result: T;
+    try {
+      result = await fn();
+    } catch (err) {
+      // Ctrl-C after a completed commit: record what it wrote in the ledger, as finishRun would have, then stop.
+      if (err instanceof WriteInterrupted) await syncLedger(options.libraryDir, { by: kind });
+      throw err;
+    }
+    // A killed run's write was completed when the lock was taken: record it in the ledger, as its finishRun would
+    // have (a no-op when this run's own finishRun already did).
+    if (lockCompletedJournal(options.libraryDir)) await syncLedger(options.libraryDir, { by: kind });
+    return result;
+  };
+  return withLibraryLock(options.libraryDir, locked, {
     command: options.command ?? kind,
     warn: log ? (line) => log(`warning: ${line}`) : undefined,
   });
