@@ -51,7 +51,6 @@ export const FIXTURE_LOCATION = locateFixtures();
 
 /** The fixture root in use (../shared, FACESETS_FIXTURES or tests/fixtures). Kept under its old name. */
 export const SHARED = FIXTURE_LOCATION.dir;
-export const FIXTURES = SHARED;
 export const FACES = path.join(SHARED, "faces");
 export const MODELS = path.join(SHARED, "models");
 export const GOLDEN = path.join(SHARED, "golden");
