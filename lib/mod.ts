@@ -55,6 +55,8 @@ export * from "./cluster/mod";
 export * from "./identity/mod";
 export * from "./bench/cluster_bench";
 export * from "./bench/scan_bench";
+export * from "./bench/large_bench";
+export * from "./bench/sharpness_bench";
 export * from "./library/mod";
 export * from "./export/mod";
 export * from "./curation/mod";

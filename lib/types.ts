@@ -49,6 +49,11 @@ export interface FaceAnalysis extends Detection {
   faceShortPx: number;
   /** Variance of the 3x3 Laplacian over the grey bbox crop (OpenCV semantics); higher is sharper. */
   blur: number;
+  /**
+   * Size-independent sharpness: the same Laplacian variance on the grey box area-averaged down to a 64 px shorter
+   * side (equal to `blur` for faces up to 64 px); what `identity.minBlur` gates on (lib/face/quality.ts).
+   */
+  sharpness: number;
   /** Unit-length ArcFace embedding. */
   embedding: Float32Array;
 }

@@ -9,12 +9,15 @@ import {
   benchClustering,
   benchEngine,
   benchLabelled,
+  benchLarge,
   benchScan,
+  benchSharpness,
   CONFIG_OPTION,
   DEFAULT_MIN_SAMPLES,
   HELP_PRINTED,
   IMAGE_EXTENSIONS,
   LINKAGES,
+  makeLargePhotos,
   openEngineFromModelsDir,
   parseCommandArgs,
   readConfigFile,
@@ -26,13 +29,19 @@ import {
 import { benchReview } from "../lib/bench/review_bench";
 
 const USAGE = `usage: deno task bench [--models DIR] [--images DIR] [--limit N] [--repeats N] [--config FILE] [--set KEY=VALUE]...
-                        [--labels CSV]... [--skip-scan] [--skip-cluster] [--skip-labelled] [--skip-review]
+                        [--labels CSV]... [--large N] [--skip-scan] [--skip-large] [--skip-sharpness] [--skip-cluster]
+                        [--skip-labelled] [--skip-review]
 
 Measure performance as ratios within one run (targets are printed beside them), and clustering accuracy on
 labelled photos; sections print in this order:
   [engine]   the face pipeline per stage, and pipeline time / model time alone (target <= 1.15);
   [scan]     a full scan of a temp copy of the images into a temp store: images/s, and its ratio to the
              model-only rate of the same images measured above (target >= 0.85);
+  [large]    N camera-size photos (24 MP JPEGs, q90, made from --images photos by enlarging them with grain):
+             one full decode, the pipeline and a scan, with the reference "model time + one full decode"
+             beside "model time alone" (target: scan rate >= 0.85 of the reference rate);
+  [sharpness] blur and sharpness of the same faces (>= 90 px) on the photos rescaled x0.25 to x4: median
+             ratio to the original size and faces under minBlur per scale (docs/sharpness.md);
   [labelled] the single-person photos of the --labels files (largest face each; group photos skipped; no quality
              gates) clustered with each linkage (average, single, complete, dbscan) at cosine distance 0.35 to 0.70
              by 0.05: clusters / identities, pairwise and BCubed precision, recall and F, and the best BCubed F per
@@ -52,7 +61,10 @@ labelled photos; sections print in this order:
                    (repeatable, applied after --config, validated like it)
   --labels CSV     labels.csv (header file,identity,...) for [labelled]; repeat or comma-separate for several
                    (default: ../shared/faces/{deepface,face_recognition,faceapi}/labels.csv)
+  --large N        camera-size photos for [large] (default 4)
   --skip-scan      leave out the [scan] lines
+  --skip-large     leave out the [large] lines
+  --skip-sharpness leave out the [sharpness] lines
   --skip-cluster   leave out the [cluster] lines
   --skip-labelled  leave out the [labelled] lines
   --skip-review    leave out the [review] lines
@@ -126,6 +138,9 @@ const OPTIONS = {
   repeats: { type: "string", default: "2" },
   ...CONFIG_OPTION,
   "skip-scan": { type: "boolean", default: false },
+  large: { type: "string", default: "4" },
+  "skip-large": { type: "boolean", default: false },
+  "skip-sharpness": { type: "boolean", default: false },
   "skip-cluster": { type: "boolean", default: false },
   labels: { type: "string", multiple: true },
   "skip-labelled": { type: "boolean", default: false },
@@ -139,6 +154,8 @@ async function main(): Promise<number> {
   const repeats = Number(values.repeats);
   if (!Number.isInteger(repeats) || repeats < 1) throw new UsageError(`--repeats must be a positive integer, got ${values.repeats}`);
   const config = await readConfigFile(values.config, values.set);
+  const largeCount = Number(values.large);
+  if (!Number.isInteger(largeCount) || largeCount < 1) throw new UsageError(`--large must be a positive integer, got ${values.large}`);
   let files = listImages(values.images);
   if (values.limit) {
     const limit = Number(values.limit);
@@ -180,6 +197,21 @@ async function main(): Promise<number> {
       console.log(`  scan (wall)            ${s.scanMs.toFixed(0).padStart(7)} ms  ${s.scanImagesPerSecond.toFixed(2)} images/s`);
       console.log(`  models alone           ${r.modelOnlyMs.toFixed(0).padStart(7)} ms  ${s.modelImagesPerSecond.toFixed(2)} images/s`);
       console.log(`  ratio scan rate / model-only rate: ${s.ratio.toFixed(3)} (target >= 0.85)`);
+    }
+
+    if (!values["skip-large"]) await printLarge(engine, files, largeCount, config, repeats);
+
+    if (!values["skip-sharpness"]) {
+      const sh = await benchSharpness(engine, files, config.detection, { gate: config.identity.minBlur, minFaceShortPx: config.identity.minFaceShortPx });
+      console.log(`\n[sharpness] ${sh.faces} faces >= ${config.identity.minFaceShortPx} px in ${sh.photos} photos, rescaled (lanczos3); ratio = median of measure / measure at x1`);
+      console.log(`  at x1: median blur ${sh.blurMedian.toFixed(0)}, median sharpness ${sh.sharpnessMedian.toFixed(0)}`);
+      console.log(textTable(
+        ["scale", "blur ratio", "|log2|", `blur < ${sh.gate}`, "sharpness ratio", "|log2|", `sharpness < ${sh.gate}`],
+        sh.rows.map((r) => [
+          `x${r.scale}`, r.blurMedianRatio.toFixed(3), r.blurMedianAbsLog2.toFixed(2), String(r.blurBelowGate),
+          r.sharpnessMedianRatio.toFixed(3), r.sharpnessMedianAbsLog2.toFixed(2), String(r.sharpnessBelowGate),
+        ]),
+      ).split("\n").map((l) => `  ${l}`).join("\n"));
     }
 
     if (!values["skip-labelled"]) {
@@ -229,6 +261,30 @@ async function main(): Promise<number> {
     console.log(`  Sets page shown with its first screen of thumbnails, warm: ${s(rv.warm.firstScreenMs)} (target < 2 s)`);
   }
   return 0;
+}
+
+/** [large]: make `count` 24 MP photos from JPEGs spread over `files`, measure them, remove them. */
+async function printLarge(engine: Awaited<ReturnType<typeof openEngineFromModelsDir>>, files: string[], count: number, config: Awaited<ReturnType<typeof readConfigFile>>, repeats: number) {
+  const jpegs = files.filter((f) => /\.jpe?g$/i.test(f));
+  const sources = Array.from({ length: Math.min(count, jpegs.length) }, (_, i) => jpegs[Math.floor((i * jpegs.length) / Math.min(count, jpegs.length))]!);
+  const dir = await Deno.makeTempDir({ prefix: "facesets-large-bench-" });
+  try {
+    console.error(`  making ${sources.length} 24 MP photos in ${dir}`);
+    const large = await makeLargePhotos(sources, dir);
+    const l = await benchLarge(engine, large, { root: dir, config, repeats });
+    console.log(`\n[large] ${l.images} photos of 24 MP (JPEG q90, mean ${l.meanFileMb.toFixed(1)} MB), ${l.faces} faces`);
+    for (const [stage, ms] of Object.entries(l.scan.stagesMs)) {
+      console.log(`  ${stage.padEnd(22)} ${ms.toFixed(0).padStart(7)} ms  ${(ms / l.scan.analysed).toFixed(1).padStart(6)} ms/image (scan)`);
+    }
+    console.log(`  one full decode        ${l.decodeMs.toFixed(0).padStart(7)} ms  ${(l.decodeMs / l.images).toFixed(1).padStart(6)} ms/image`);
+    console.log(`  models alone           ${l.engine.modelOnlyMs.toFixed(0).padStart(7)} ms  ${(l.engine.modelOnlyMs / l.images).toFixed(1).padStart(6)} ms/image`);
+    console.log(`  models + one decode    ${l.referenceMs.toFixed(0).padStart(7)} ms  (the reference)`);
+    console.log(`  pipeline (wall)        ${l.engine.pipelineMs.toFixed(0).padStart(7)} ms  ratio to models alone ${l.engine.ratio.toFixed(3)}, to models + decode ${(l.engine.pipelineMs / l.referenceMs).toFixed(3)}`);
+    console.log(`  scan (wall)            ${l.scan.scanMs.toFixed(0).padStart(7)} ms  ${l.scan.scanImagesPerSecond.toFixed(2)} images/s`);
+    console.log(`  ratio scan rate / (models + decode) rate: ${l.scanVsReference.toFixed(3)} (target >= 0.85); scan rate / model-only rate: ${l.scanVsModelOnly.toFixed(3)}`);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 }
 
 await runMain(main, USAGE);

@@ -18,7 +18,9 @@ import {
 const USAGE = `usage: deno task scan --source DIR [--store PATH] [--models DIR] [--json] [--retry] [--strict]
 
 Find every face in a photo tree and keep the records in the face store. Incremental: known files are skipped,
-byte-identical copies become aliases, changed files are re-analysed, vanished files are marked missing.
+byte-identical copies become aliases, changed files are re-analysed, vanished files are marked missing. Files
+whose records were made with other detection settings or models (errors: also another image.maxPixels) are
+analysed again, and the summary says which settings changed.
 Each file's EXIF DateTimeOriginal is recorded as its capture time (none: null; the mtime is never used).
 The photos are only read, never written. A folder holding a face-set library (a manifest.json listing facesets)
 is left out: its crops are not photos.
@@ -65,8 +67,8 @@ async function main(): Promise<number> {
     command: ["scan", ...Deno.args].join(" "),
   });
   if (values.json) {
-    const { seen, analysed, skipped, aliases, errors, noface, faces, missing } = summary;
-    console.log(JSON.stringify({ seen, analysed, skipped, aliases, errors, noface, faces, missing, images_per_s: summary.imagesPerSecond }));
+    const { seen, analysed, skipped, reanalysed, settingsChanges, aliases, errors, noface, faces, missing } = summary;
+    console.log(JSON.stringify({ seen, analysed, skipped, reanalysed, settingsChanges, aliases, errors, noface, faces, missing, images_per_s: summary.imagesPerSecond }));
   }
   return values.strict && summary.errors > 0 ? 1 : 0;
 }

@@ -75,7 +75,7 @@ describe("planDiscovery", () => {
 
   test("clusters with too few distinct photos are dropped, gates and export gates are applied", () => {
     for (const f of bobFaces) expect(fate(f).fate).toBe("small-cluster");
-    expect(fate(carolFaces[5]!)).toMatchObject({ fate: "gated", reasons: ["blur 12.0 < 40"] });
+    expect(fate(carolFaces[5]!)).toMatchObject({ fate: "gated", reasons: ["blur 12.0 < 40 (no sharpness stored)"] });
     expect(fate(carolFaces[6]!)).toMatchObject({ fate: "export-gated", reasons: ["face_short 95 < 100"] });
   });
 

@@ -237,7 +237,7 @@ print(json.dumps({"keys": d.files, "dtypes": {k: d[k].dtype.str for k in d.files
       out,
     ) as NumpyView;
     const n = rows.length;
-    expect(got.keys).toEqual(["face_id", "path", "sha256", "det_index", "bbox", "kps", "det_score", "face_short", "blur", "det_size", "retired", "embedding", "recognizer_sha256", "file_path", "file_sha256", "file_status", "file_reason", "file_alias_of", "file_capture_time"]);
+    expect(got.keys).toEqual(["face_id", "path", "sha256", "det_index", "bbox", "kps", "det_score", "face_short", "blur", "det_size", "retired", "embedding", "sharpness", "recognizer_sha256", "file_path", "file_sha256", "file_status", "file_reason", "file_alias_of", "file_capture_time"]);
     expect(got.shapes).toMatchObject({ face_id: [n], bbox: [n, 4], kps: [n, 5, 2], det_score: [n], face_short: [n], blur: [n], embedding: [n, DIM], recognizer_sha256: [], file_path: [files.size] });
     expect(got.dtypes).toMatchObject({ face_id: "<U24", sha256: "<U64", bbox: "<f4", kps: "<f4", det_score: "<f4", embedding: "<f4", det_index: "<i4", retired: "|b1" });
     expect(got.face_id).toEqual(rows.map((r) => r.faceId));
@@ -319,7 +319,7 @@ describe("import-npz", () => {
     // npz scalars are float32 (as InsightFace's); everything else comes back bit-exact
     const f32 = (x: number | null) => (x === null ? null : Math.fround(x));
     expect(await target.selectFaces()).toEqual(
-      expected.map((r) => ({ ...r, paths: [r.path], detScore: f32(r.detScore), blur: f32(r.blur), faceShortPx: f32(r.faceShortPx) })),
+      expected.map((r) => ({ ...r, paths: [r.path], detScore: f32(r.detScore), blur: f32(r.blur), sharpness: f32(r.sharpness ?? null), faceShortPx: f32(r.faceShortPx) })),
     );
     const runs = await target.runs();
     expect(runs.at(-1)).toMatchObject({ status: "done", detectorSha256: null, recognizerSha256: RECOGNIZER });

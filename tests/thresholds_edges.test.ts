@@ -113,7 +113,8 @@ describe("quality gates (inclusive) and the export gate", () => {
 
   test.each([
     ["face_short", "faceShortPx", minFaceShortPx, 90],
-    ["blur", "blur", minBlur, 40],
+    ["sharpness", "sharpness", minBlur, 40],
+    ["blur", "blur", minBlur, 40], // faces stored without sharpness are gated on blur
     ["det_score", "detScore", minDetScore, 0.6],
   ] as const)("%s: passes at exactly the owner's value and one ulp above, fails one ulp below", (gate, field, value, owners) => {
     expect(value).toBe(owners);

@@ -15,6 +15,8 @@ import {
   type BuildFoldersResult,
   cosDist,
   DEFAULT_CONFIG,
+  resolveConfig,
+  type RunConfig,
   FaceStore,
   readLibrary,
   unitMean,
@@ -32,7 +34,7 @@ const PEOPLE: Record<string, LabelledPhoto[]> = {
   amy: photosOf(labels, "amy"), // 150 px tight crops: found by the 128 pass only
   deepface_p02: photosOf(labels, "deepface_p02"), // img54.jpg holds 4 faces
   deepface_p05: photosOf(labels, "deepface_p05"), // img62.jpg holds 2 faces
-  deepface_p06: photosOf(labels, "deepface_p06"), // img18.jpg has blur 9 (< minBlur 40)
+  deepface_p06: photosOf(labels, "deepface_p06"), // img18.jpg: a sharp 434 px face with blur 9.4, sharpness 1175
   obama: [...photosOf(labels, "obama").slice(0, 3), ...obamaAndBiden],
 };
 const GROUP_PHOTOS = ["deepface/img54.jpg", "deepface/img62.jpg", ...obamaAndBiden.map((p) => p.file)];
@@ -42,7 +44,7 @@ let store: FaceStore;
 let first: BuildFoldersResult;
 let handMade: Map<string, string>;
 
-const run = (options: { dryRun?: boolean; folders?: string } = {}) =>
+const run = (options: { dryRun?: boolean; folders?: string; config?: RunConfig; libraryDir?: string } = {}) =>
   buildFolders({
     folders: fx.dir("people"),
     libraryDir: fx.library,
@@ -138,12 +140,17 @@ describe("build-folders on labelled photos", needsFullSet(), () => {
     }
   });
 
-  test("faces below the gates are kept and reported (the owner sorted them)", () => {
+  test("faces below the gates are kept and reported (the owner sorted them)", async () => {
+    // img18's face is large and sharp: the InsightFace-era blur (9.4) would fail minBlur 40, its sharpness passes.
     const p06 = first.folders.find((o) => o.person === "deepface_p06")!;
-    const blurred = p06.plan!.faces.find((d) => d.path.endsWith("img18.jpg"))!;
-    expect(blurred.fate).toBe("picked");
-    expect(blurred.lowQuality).toEqual([expect.stringMatching(/^blur 9\.\d < 40$/)]);
-    expect(p06.plan!.counts.picked).toBe(3);
+    expect(p06.plan!.faces.find((d) => d.path.endsWith("img18.jpg"))!.lowQuality).toBeUndefined();
+    // A gate it does fail (sharpness 1175 < 1200) keeps it, reported.
+    const strict = await run({ dryRun: true, libraryDir: fx.dir("library-strict"), config: resolveConfig({ identity: { minBlur: 1200 } }) });
+    const strictP06 = strict.folders.find((o) => o.person === "deepface_p06")!;
+    const soft = strictP06.plan!.faces.find((d) => d.path.endsWith("img18.jpg"))!;
+    expect(soft.fate).toBe("picked");
+    expect(soft.lowQuality).toEqual([expect.stringMatching(/^sharpness 1175\.\d < 1200$/)]);
+    expect(strictP06.plan!.counts.picked).toBe(3);
   });
 
   test("a folder that was not scanned is named with the fix; a tree with none scanned is refused", async () => {

@@ -60,7 +60,13 @@ export async function scanWithProgress(options: ScanCommandOptions): Promise<Sca
       const line = `scanned ${summary.seen} files in ${summary.seconds.toFixed(1)} s: ${summary.analysed} analysed, ` +
         `${summary.skipped} skipped, ${summary.aliases} aliases, ${summary.errors} errors, ${summary.noface} without faces, ` +
         `${summary.faces} faces, ${summary.missing} missing; ${summary.imagesPerSecond.toFixed(2)} images/s`;
-      process.stderr.write(`${line}\nstore: ${storePath} (run ${summary.runId})\n`);
+      process.stderr.write(`${line}\n`);
+      if (summary.reanalysed > 0) {
+        // Say why known files were not skipped: their records were made with other settings.
+        const why = Object.entries(summary.settingsChanges).map(([change, n]) => `${change} (${n})`).join(", ");
+        process.stderr.write(`re-analysed ${summary.reanalysed} known files made with other settings: ${why}\n`);
+      }
+      process.stderr.write(`store: ${storePath} (run ${summary.runId})\n`);
       return summary;
     } finally {
       await engine.close();

@@ -4,7 +4,7 @@ import type { Stopwatch } from "../util/stopwatch";
 import { normCrop } from "./align";
 import { letterbox, postprocess, ScrfdDetector } from "./detect";
 import { ArcFaceEmbedder } from "./embed";
-import { faceShortPx, laplacianVariance } from "./quality";
+import { faceQuality, faceShortPx } from "./quality";
 import type { SessionOptions } from "./session";
 
 export interface EngineModels {
@@ -88,7 +88,7 @@ export class FaceEngine {
     const faces = detections.map((d, i) => ({
       ...d,
       faceShortPx: faceShortPx(d.bbox),
-      blur: laplacianVariance(image, d.bbox),
+      ...faceQuality(image, d.bbox),
       embedding: embeddings[i]!,
     }));
     watch?.add("blur", performance.now() - t);

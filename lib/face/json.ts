@@ -7,6 +7,8 @@ export interface FaceJson {
   det_score: number;
   face_short: number;
   blur: number;
+  /** Not in InsightFace: facesets' size-independent sharpness (what minBlur gates on). */
+  sharpness: number;
   det_size: number;
   embedding: number[];
 }
@@ -18,6 +20,7 @@ export function faceToJson(face: FaceAnalysis): FaceJson {
     det_score: face.detScore,
     face_short: face.faceShortPx,
     blur: face.blur,
+    sharpness: face.sharpness,
     det_size: face.detSizePx,
     embedding: Array.from(face.embedding),
   };

@@ -4,7 +4,7 @@
  */
 import type { FaceRow } from "../store/records";
 
-export type DecidedFace = Pick<FaceRow, "faceId" | "path" | "fileSha256" | "bbox" | "faceShortPx" | "blur" | "detScore">;
+export type DecidedFace = Pick<FaceRow, "faceId" | "path" | "fileSha256" | "bbox" | "faceShortPx" | "blur" | "sharpness" | "detScore">;
 
 /** The decision fields of `row`, in the order run records list them. */
 export function decidedFace(row: FaceRow): DecidedFace {
@@ -15,6 +15,7 @@ export function decidedFace(row: FaceRow): DecidedFace {
     bbox: row.bbox,
     faceShortPx: row.faceShortPx,
     blur: row.blur,
+    sharpness: row.sharpness,
     detScore: row.detScore,
   };
 }

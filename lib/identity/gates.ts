@@ -6,12 +6,20 @@
 import type { RunConfig } from "../config";
 import type { FaceRow } from "../store/records";
 
-/** Failed quality gates of a face (empty: passes). A missing measure (imported face) fails its gate. */
+/**
+ * Failed quality gates of a face (empty: passes). A missing measure (imported face) fails its gate. `minBlur`
+ * gates on the size-independent `sharpness` (docs/sharpness.md); a face stored without it (imported, or scanned
+ * before facesets measured it) is gated on the InsightFace-era `blur`, and the failure says so.
+ */
 export function qualityGateFailures(row: FaceRow, config: RunConfig): string[] {
   const { minFaceShortPx, minBlur, minDetScore } = config.identity;
   const out: string[] = [];
   if (!(row.faceShortPx >= minFaceShortPx)) out.push(`face_short ${row.faceShortPx.toFixed(0)} < ${minFaceShortPx}`);
-  if (!(row.blur !== null && row.blur >= minBlur)) out.push(`blur ${row.blur?.toFixed(1) ?? "unknown"} < ${minBlur}`);
+  if (row.sharpness !== null && row.sharpness !== undefined) {
+    if (!(row.sharpness >= minBlur)) out.push(`sharpness ${row.sharpness.toFixed(1)} < ${minBlur}`);
+  } else if (!(row.blur !== null && row.blur >= minBlur)) {
+    out.push(`blur ${row.blur?.toFixed(1) ?? "unknown"} < ${minBlur} (no sharpness stored)`);
+  }
   if (!(row.detScore !== null && row.detScore >= minDetScore)) {
     out.push(`det_score ${row.detScore?.toFixed(3) ?? "unknown"} < ${minDetScore}`);
   }

@@ -6,6 +6,7 @@
  *   det_index [N] <i4   bbox [N,4] <f4 (x1,y1,x2,y2 px)      kps [N,5,2] <f4 (NaN when unknown)
  *   det_score [N] <f4 (NaN when unknown)   face_short [N] <f4 (px)   blur [N] <f4 (NaN when unknown)
  *   det_size [N] <i4 (640/128; -1 when unknown)   retired [N] |b1   embedding [N,D] <f4 (unit length)
+ *   sharpness [N] <f4 (facesets' size-independent blur measure, not InsightFace's; NaN when unknown)
  *   recognizer_sha256 [] <U64 (0-d; "" for an empty store)
  *   file_path, file_sha256, file_status, file_reason, file_alias_of [F] <U (every stored path; "" for none)
  *   file_capture_time [F] <U19 (EXIF DateTimeOriginal as "YYYY-MM-DDTHH:MM:SS", camera local time; "" for none)
@@ -56,6 +57,7 @@ export async function exportStoreNpz(store: FaceStore, out: string, filter: Face
   const detScore = new Float32Array(n);
   const faceShort = new Float32Array(n);
   const blur = new Float32Array(n);
+  const sharpness = new Float32Array(n);
   const detIndex = new Int32Array(n);
   const detSize = new Int32Array(n);
   rows.forEach((r, i) => {
@@ -64,6 +66,7 @@ export async function exportStoreNpz(store: FaceStore, out: string, filter: Face
     detScore[i] = r.detScore ?? Number.NaN;
     faceShort[i] = r.faceShortPx;
     blur[i] = r.blur ?? Number.NaN;
+    sharpness[i] = r.sharpness ?? Number.NaN;
     detIndex[i] = r.detIndex;
     detSize[i] = r.detSizePx ?? -1;
   });
@@ -80,6 +83,7 @@ export async function exportStoreNpz(store: FaceStore, out: string, filter: Face
     ["det_size", npyInt32(detSize)],
     ["retired", npyBool(rows.map((r) => r.retired))],
     ["embedding", npyFloat32(data, [n, dim])],
+    ["sharpness", npyFloat32(sharpness)],
     ["recognizer_sha256", npyStrings([store.recognizer?.sha256 ?? ""], [])],
     ["file_path", npyStrings(files.map((f) => f.path))],
     ["file_sha256", npyStrings(files.map((f) => f.sha256))],

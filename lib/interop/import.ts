@@ -11,6 +11,7 @@
  *   det_index                    [N] int, optional: default the face's order among its file's rows
  *   kps                          [N,5,2] or [N,10] float, optional (NaN rows = unknown)
  *   det_score, blur, face_short  [N] float, optional (NaN = unknown; face_short defaults to the bbox's short side)
+ *   sharpness                    [N] float, optional (our export; NaN = unknown: the gates then use blur)
  *   det_size                     [N] int, optional (<= 0 = unknown)
  *   recognizer_sha256            [] or [1] string, optional: used when --recognizer-sha256 is not given
  *   file_path + file_capture_time  [F] strings, optional (our export): a file's EXIF capture time,
@@ -141,6 +142,7 @@ export async function importNpz(store: FaceStore, npzPath: string, options: Impo
   const kps = numbers(arrays, "kps", n, 10, npzPath);
   const detScore = numbers(arrays, "det_score", n, 1, npzPath);
   const blur = numbers(arrays, "blur", n, 1, npzPath);
+  const sharpness = numbers(arrays, "sharpness", n, 1, npzPath);
   const faceShort = numbers(arrays, "face_short", n, 1, npzPath);
   const detSize = numbers(arrays, "det_size", n, 1, npzPath);
   const captureTimes = fileCaptureTimes(arrays, npzPath);
@@ -267,6 +269,7 @@ export async function importNpz(store: FaceStore, npzPath: string, options: Impo
       detScore: opt(detScore),
       faceShortPx: opt(faceShort) ?? Math.min(box[2] - box[0], box[3] - box[1]),
       blur: opt(blur),
+      sharpness: opt(sharpness),
       detSizePx: size !== null && size > 0 ? size : null,
       embedding: vec,
       detIndex: index,

@@ -5,6 +5,7 @@ import type { FaceEngine } from "../face/engine";
 import { ImageLoadError } from "../image/errors";
 import { readCaptureTime } from "../image/exif";
 import { decodeImage } from "../image/load";
+import { analysisChanges, analysisSettings } from "../store/analysis";
 import type { FaceStore } from "../store/store";
 import type { FileOutcome } from "../store/records";
 import type { FaceAnalysis, LoadedImage } from "../types";
@@ -40,8 +41,15 @@ export interface ScanSummary {
   seen: number;
   /** Files read, decoded and run through the face engine (errors included). */
   analysed: number;
-  /** Files already in the store with the same content. */
+  /** Files already in the store with the same content, made with this run's settings. */
   skipped: number;
+  /**
+   * Known files analysed again (counted in `analysed` too) because their record was made with other detection
+   * settings or models (an error record: also another image.maxPixels).
+   */
+  reanalysed: number;
+  /** What differed for those files: "detection.detSizePx 640 -> 320" -> number of files. */
+  settingsChanges: Record<string, number>;
   /** Files whose bytes equal another stored file's: recorded, not analysed. */
   aliases: number;
   errors: number;
@@ -59,7 +67,7 @@ export interface ScanSummary {
 type Decision =
   | { kind: "skip" }
   | { kind: "alias"; aliasOf: string; bytes: Uint8Array }
-  | { kind: "analyse"; bytes: Uint8Array }
+  | { kind: "analyse"; bytes: Uint8Array; redo?: boolean }
   | { kind: "unreadable"; error: ImageLoadError };
 
 interface Planned {
@@ -100,6 +108,8 @@ export async function scanTree(options: ScanOptions): Promise<ScanSummary> {
     seen: walked.length,
     analysed: 0,
     skipped: 0,
+    reanalysed: 0,
+    settingsChanges: {},
     aliases: 0,
     errors: 0,
     noface: 0,
@@ -112,12 +122,20 @@ export async function scanTree(options: ScanOptions): Promise<ScanSummary> {
   /** sha256 -> the path that holds that content canonically, as decided so far in walk order. */
   const claims = new Map<string, string>(knownContent);
 
+  // The settings every record this run writes is made with; a known record made with others is redone.
+  const settings = analysisSettings(config, engine);
   const decide = (file: WalkedFile, sha256: string, bytes: Uint8Array): Decision => {
     const previous = known.get(file.path);
     if (previous && previous.status !== "missing" && previous.sha256 === sha256) {
       const retryable = previous.status === "noface" || previous.status === "error";
-      if (!(retry && retryable)) return { kind: "skip" };
-      return { kind: "analyse", bytes };
+      if (retry && retryable) return { kind: "analyse", bytes };
+      // Unknown settings (imports, records older than the store's memory of them) are taken as they are.
+      const changes = previous.status === "alias" || previous.analysis === null
+        ? []
+        : analysisChanges(previous.analysis, settings, { errorRecord: previous.status === "error" });
+      if (changes.length === 0) return { kind: "skip" };
+      for (const c of changes) summary.settingsChanges[c] = (summary.settingsChanges[c] ?? 0) + 1;
+      return { kind: "analyse", bytes, redo: true };
     }
     const canonical = claims.get(sha256);
     if (canonical !== undefined && canonical !== file.path) return { kind: "alias", aliasOf: canonical, bytes };
@@ -183,9 +201,10 @@ export async function scanTree(options: ScanOptions): Promise<ScanSummary> {
           break;
         default: {
           summary.analysed++;
+          if (planned.decision.kind === "analyse" && planned.decision.redo) summary.reanalysed++;
           if (error || !image) {
             summary.errors++;
-            batch.push({ ...base, status: "error", reason: error ? `${error.reason}: ${error.detail}` : "unknown" });
+            batch.push({ ...base, status: "error", reason: error ? `${error.reason}: ${error.detail}` : "unknown", analysis: settings });
             break;
           }
           const faces: FaceAnalysis[] = await engine.analyze(image, config.detection, watch);
@@ -199,6 +218,7 @@ export async function scanTree(options: ScanOptions): Promise<ScanSummary> {
             faces,
             detectorSha256: engine.detectorSha256,
             recognizerSha256: engine.recognizerSha256,
+            analysis: settings,
           });
         }
       }
@@ -225,6 +245,6 @@ export async function scanTree(options: ScanOptions): Promise<ScanSummary> {
 }
 
 function countsOf(s: ScanSummary): Record<string, number> {
-  const { seen, analysed, skipped, aliases, errors, noface, faces, missing } = s;
-  return { seen, analysed, skipped, aliases, errors, noface, faces, missing };
+  const { seen, analysed, skipped, reanalysed, aliases, errors, noface, faces, missing } = s;
+  return { seen, analysed, skipped, reanalysed, aliases, errors, noface, faces, missing };
 }

@@ -21,6 +21,7 @@ interface FaceInsert {
   detScore: number | null;
   faceShortPx: number;
   blur: number | null;
+  sharpness: number | null;
   detSizePx: number | null;
   embedding: Float32Array;
   detectorSha256: string | null;
@@ -100,7 +101,7 @@ function faceInsert(o: FileOutcome, face: FaceInput, position: number, where: st
   if (!Array.isArray(bbox) || bbox.length !== 4 || !bbox.every(Number.isFinite)) throw new StoreError(`${at}: bbox must be 4 finite numbers`);
   const kps = face.kps === null ? null : face.kps.flat();
   if (kps !== null && (kps.length !== 10 || !kps.every(Number.isFinite))) throw new StoreError(`${at}: kps must be 5 finite points`);
-  for (const [name, value] of [["detScore", face.detScore], ["blur", face.blur], ["detSizePx", face.detSizePx]] as const) {
+  for (const [name, value] of [["detScore", face.detScore], ["blur", face.blur], ["sharpness", face.sharpness ?? null], ["detSizePx", face.detSizePx]] as const) {
     if (value !== null && !Number.isFinite(value)) throw new StoreError(`${at}: ${name} must be a finite number or null`);
   }
   if (!Number.isFinite(face.faceShortPx)) throw new StoreError(`${at}: faceShortPx must be a finite number`);
@@ -120,6 +121,7 @@ function faceInsert(o: FileOutcome, face: FaceInput, position: number, where: st
     detScore: face.detScore,
     faceShortPx: face.faceShortPx,
     blur: face.blur,
+    sharpness: face.sharpness ?? null,
     detSizePx: face.detSizePx === null ? null : Math.round(face.detSizePx),
     embedding: e,
     detectorSha256: o.detectorSha256 ?? null,

@@ -41,12 +41,13 @@ const FACE_COLUMNS = {
   paths: 11,
   embedding: 12,
   capture_time: 13,
+  sharpness: 14,
 } as const;
 
 /** The select list whose columns FACE_COLUMNS numbers. */
 const FACE_SELECT = `f.face_id, f.file_sha256, f.det_index, f.bbox, f.kps, f.det_score, f.face_short, f.blur, f.det_size, f.retired,
        coalesce(l.canonical, f.analysed_path) AS path, coalesce(l.paths, []::VARCHAR[]) AS paths, f.embedding,
-       l.capture_time`;
+       l.capture_time, f.sharpness`;
 
 /** The faces selection shared by `selectFaces` and the Parquet export (parquet.ts). */
 export function facesQuery(
@@ -95,6 +96,7 @@ export async function readFaceRows(result: DuckDBResult, dim: number): Promise<F
       col("face_id"), col("file_sha256"), col("det_index"), col("kps"), col("det_score"), col("face_short"),
       col("blur"), col("det_size"), col("retired"), col("path"), col("paths"), col("capture_time"),
     ];
+    const sharpness = col("sharpness");
     const kpsBuf = new Float32Array(n * 10);
     const kpsFlat = tryReadFloatArraysFast(kps, n, 10, kpsBuf); // else some face has none: read row by row
     for (let r = 0; r < n; r++) {
@@ -111,6 +113,7 @@ export async function readFaceRows(result: DuckDBResult, dim: number): Promise<F
         detScore: (score.getItem(r) as number | null) ?? null,
         faceShortPx: short.getItem(r) as number,
         blur: (blur.getItem(r) as number | null) ?? null,
+        sharpness: (sharpness.getItem(r) as number | null) ?? null,
         detSizePx: (detSize.getItem(r) as number | null) ?? null,
         embedding: embeddings.subarray(r * dim, (r + 1) * dim),
         retired: retired.getItem(r) as boolean,

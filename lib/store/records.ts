@@ -4,6 +4,7 @@
  * `face_short`). Embeddings are unit length (see [Note: cosine] in lib/types.ts).
  */
 import type { BBox, Landmarks5 } from "../types";
+import type { AnalysisSettings } from "./analysis";
 
 /**
  * What the store knows about a path.
@@ -44,6 +45,11 @@ export interface StoredFile {
   captureTime: Date | null;
   firstSeenRun: string;
   lastSeenRun: string;
+  /**
+   * The settings and model sha256s that made this record (ok, noface, error); null when unknown (aliases, missing
+   * files' last state aside, imports, and records of runs that kept no config).
+   */
+  analysis: AnalysisSettings | null;
   /** When the row last changed. */
   updatedAt: Date;
 }
@@ -58,6 +64,8 @@ export interface FaceInput {
   detScore: number | null;
   faceShortPx: number;
   blur: number | null;
+  /** Size-independent sharpness (faceSharpness); absent or null when not measured (imports, older stores). */
+  sharpness?: number | null;
   detSizePx: number | null;
   /** Unit length. */
   embedding: Float32Array;
@@ -91,6 +99,8 @@ export interface FileOutcome {
    * set of the content, replacing earlier ones. `noface`: empty or absent. Others: must be absent.
    */
   faces?: FaceInput[];
+  /** The settings that made this outcome (ok, noface, error): kept so a scan with other settings redoes it. */
+  analysis?: AnalysisSettings;
   /** Model provenance of `faces` (the recognizer must be the store's). */
   detectorSha256?: string;
   recognizerSha256?: string;
@@ -118,6 +128,11 @@ export interface FaceRow {
   faceShortPx: number;
   /** null for imported faces without a blur measure. */
   blur: number | null;
+  /**
+   * Size-independent sharpness (lib/face/quality.ts faceSharpness); null (selectFaces) or absent for imported faces
+   * and faces stored before it existed: the gates then use `blur`.
+   */
+  sharpness?: number | null;
   /** The detection pass that found the face (640 or 128); null for imported faces without it. */
   detSizePx: number | null;
   /**

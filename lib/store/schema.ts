@@ -26,10 +26,11 @@
  * because EXIF DateTimeOriginal is camera local time without a zone.
  */
 
-import type { DuckDBConnection } from "@duckdb/node-api";
+import { type DuckDBConnection, VARCHAR } from "@duckdb/node-api";
+import { analysisSettingsOfRun } from "./analysis";
 
 /** The schema this code writes; a file with a higher version was written by a newer facesets. */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 /** `meta` keys. */
 export const META = {
@@ -86,6 +87,32 @@ export const MIGRATIONS: readonly Migration[] = [
         )`);
     },
   },
+  {
+    version: 2,
+    description: "files.analysis (settings and model sha256s that made the record), faces.sharpness",
+    async up(con) {
+      await con.run(`ALTER TABLE files ADD COLUMN analysis JSON`);
+      const faces = await con.runAndReadAll(`SELECT count(*)::DOUBLE AS n FROM duckdb_tables() WHERE table_name = 'faces' AND schema_name = 'main'`);
+      if ((faces.getRowObjectsJS()[0]!.n as number) > 0) await con.run(`ALTER TABLE faces ADD COLUMN sharpness DOUBLE`);
+      // A record was written by the last run that committed its row (skipped files are not written), so that run's
+      // config and models are the settings that made it. Runs without a config (imports) leave it unknown (NULL).
+      const runs = (await con.runAndReadAll(
+        `SELECT run_id, config::VARCHAR AS config, detector_sha256, recognizer_sha256 FROM runs`,
+      )).getRowObjectsJS();
+      for (const run of runs) {
+        const settings = analysisSettingsOfRun(run.config === null ? null : JSON.parse(run.config as string), {
+          detectorSha256: (run.detector_sha256 as string | null) ?? null,
+          recognizerSha256: (run.recognizer_sha256 as string | null) ?? null,
+        });
+        if (!settings) continue;
+        await con.run(
+          `UPDATE files SET analysis = $2 WHERE last_seen_run = $1 AND status IN ('ok', 'noface', 'error')`,
+          [run.run_id as string, JSON.stringify(settings)],
+          [VARCHAR, VARCHAR],
+        );
+      }
+    },
+  },
 ];
 
 /**
@@ -106,6 +133,7 @@ export function facesTableSql(dim: number): string {
       face_short DOUBLE NOT NULL,
       blur DOUBLE,
       det_size INTEGER,
+      sharpness DOUBLE,
       embedding FLOAT[${dim}] NOT NULL,
       recognizer_sha256 VARCHAR NOT NULL,
       detector_sha256 VARCHAR,

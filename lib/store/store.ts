@@ -170,7 +170,7 @@ export class FaceStore {
   async knownFiles(): Promise<Map<string, StoredFile>> {
     const rows = await this.read(() => this.rows(
       `SELECT path, sha256, size::DOUBLE AS size, mtime_ms, status, reason, width, height, alias_of, capture_time,
-              first_seen_run, last_seen_run, updated_at
+              first_seen_run, last_seen_run, analysis::VARCHAR AS analysis, updated_at
        FROM files ORDER BY path`,
     ));
     const out = new Map<string, StoredFile>();
@@ -188,6 +188,7 @@ export class FaceStore {
         captureTime: (r.capture_time as Date | null) ?? null,
         firstSeenRun: r.first_seen_run as string,
         lastSeenRun: r.last_seen_run as string,
+        analysis: r.analysis === null ? null : JSON.parse(r.analysis as string),
         updatedAt: r.updated_at as Date,
       });
     }
@@ -239,7 +240,7 @@ export class FaceStore {
         await this.#staging.stageFiles(batch);
         if (faces.length > 0) await this.#staging.stageFaces(faces, this.#recognizer!.dim);
         const previous = await this.rows(
-          `SELECT path, sha256, status, reason, width, height FROM files WHERE path IN (SELECT path FROM temp.${STAGE_FILES})`,
+          `SELECT path, sha256, status, reason, width, height, analysis::VARCHAR AS analysis FROM files WHERE path IN (SELECT path FROM temp.${STAGE_FILES})`,
         );
         await this.#staging.mergeFiles(runId);
         if (this.#recognizer) {
@@ -267,7 +268,7 @@ export class FaceStore {
       if (paths.length === 0) return;
       await this.transaction(async () => {
         const previous = await this.rows(
-          `SELECT path, sha256, status, reason, width, height FROM files WHERE path IN (SELECT unnest($1)) AND status <> 'missing'`,
+          `SELECT path, sha256, status, reason, width, height, analysis::VARCHAR AS analysis FROM files WHERE path IN (SELECT unnest($1)) AND status <> 'missing'`,
           [listValue([...paths])],
           [LIST(VARCHAR)],
         );

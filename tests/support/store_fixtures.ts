@@ -41,6 +41,7 @@ export function syntheticFace(seed: number, dim = DIM): FaceAnalysis {
     detSizePx: rand() < 0.8 ? 640 : 128,
     faceShortPx: Math.min(w, h),
     blur: rand() * 900,
+    sharpness: rand() * 900,
     embedding: unitVector(seed, dim),
   };
 }
