@@ -16,9 +16,12 @@ function boxRegion(image: RgbImage, bbox: BBox): { x1: number; y1: number; w: nu
   return w > 0 && h > 0 ? { x1, y1, w, h } : null;
 }
 
-/** cv2's fixed-point BGR2GRAY of the region (14-bit weights 4899, 9617, 1868 with rounding), row-major. */
-function grayRegion(image: RgbImage, r: { x1: number; y1: number; w: number; h: number }): Int32Array {
-  const gray = new Int32Array(r.w * r.h);
+/**
+ * cv2's fixed-point BGR2GRAY of the region (14-bit weights 4899, 9617, 1868 with rounding), row-major. Held as
+ * float64 (the integers are exact) so the Laplacian reads one array type for both measures and stays monomorphic.
+ */
+function grayRegion(image: RgbImage, r: { x1: number; y1: number; w: number; h: number }): Float64Array {
+  const gray = new Float64Array(r.w * r.h);
   const src = image.data;
   for (let y = 0; y < r.h; y++) {
     let s = ((y + r.y1) * image.width + r.x1) * 3;
@@ -34,7 +37,7 @@ function grayRegion(image: RgbImage, r: { x1: number; y1: number; w: number; h: 
  * border) of a w x h grey image. Interior pixels are summed without border checks (a 24 MP photo's face box holds
  * millions of them); the sums of integer input are exact in doubles, so the order does not change the result.
  */
-function laplacianVarianceOf(gray: ArrayLike<number>, w: number, h: number): number {
+function laplacianVarianceOf(gray: Float64Array, w: number, h: number): number {
   const reflect = (i: number, n: number) => {
     if (n === 1) return 0;
     if (i < 0) return -i;
@@ -103,7 +106,7 @@ export function faceSharpness(image: RgbImage, bbox: BBox): number {
   return r ? sharpnessOfGray(grayRegion(image, r), r.w, r.h) : 0;
 }
 
-function sharpnessOfGray(gray: Int32Array, w: number, h: number): number {
+function sharpnessOfGray(gray: Float64Array, w: number, h: number): number {
   const scale = SHARPNESS_SIDE_PX / Math.min(w, h);
   if (scale >= 1) return laplacianVarianceOf(gray, w, h);
   const tw = Math.max(1, Math.round(w * scale));
@@ -112,7 +115,7 @@ function sharpnessOfGray(gray: Int32Array, w: number, h: number): number {
 }
 
 /** Area-average a w x h grey image down to tw x th (tw <= w, th <= h): each output pixel is its source area's mean. */
-function areaDownscale(gray: Int32Array, w: number, h: number, tw: number, th: number): Float64Array {
+function areaDownscale(gray: Float64Array, w: number, h: number, tw: number, th: number): Float64Array {
   const sx = w / tw;
   const sy = h / th;
   // Horizontal pass into th-independent column sums per source row, then vertical: separable box weights.
