@@ -33,6 +33,23 @@ interface Scenario {
   pristine: string | undefined;
   args: (library: string) => string[];
   kills: Kill[];
+  /** Check right after each kill that every PNG in a set folder is listed in that folder's manifest. */
+  cropsListedAfterKill?: boolean;
+}
+
+/** PNGs in set folders (and `_thin/` ones) that their folder's manifest.json does not list. */
+function unlistedCrops(lib: string): string[] {
+  const out: string[] = [];
+  for (const parent of [lib, path.join(lib, "_thin")]) {
+    if (!existsSync(parent)) continue;
+    for (const set of readdirSync(parent).filter((n) => /^faceset_\d+$/.test(n))) {
+      const dir = path.join(parent, set);
+      const manifest = path.join(dir, "manifest.json");
+      const listed = new Set(existsSync(manifest) ? (JSON.parse(readFileSync(manifest, "utf8")).faces as { crop: string }[]).map((f) => f.crop) : []);
+      for (const png of readdirSync(dir).filter((n) => n.endsWith(".png"))) if (!listed.has(png)) out.push(`${set}/${png}`);
+    }
+  }
+  return out;
 }
 
 let round = 0;
@@ -61,6 +78,7 @@ async function checkScenario(s: Scenario): Promise<Record<string, unknown>> {
     if (kill.signal === "SIGKILL") {
       expect(killed.signal, `${where}: ${explain(killed)}`).toBe("SIGKILL");
       expect(existsSync(path.join(lib, ".facesets.lock")), `${where}: the killed writer held the lock`).toBe(true);
+      if (s.cropsListedAfterKill) expect(unlistedCrops(lib), `${where}: crops no manifest lists`).toEqual([]);
     } else {
       expect(killed.code, `${where}: ${explain(killed)}`).toBe(kill.signal === "SIGINT" ? 130 : 143);
       expect(killed.stderr.at(-1), where).toMatch(new RegExp(`^error: interrupted by ${kill.signal}: .*; lock released$`));
@@ -118,6 +136,7 @@ describe("real kills of library writes", needsFullSet(), () => {
     const reference = await checkScenario({
       pristine: undefined,
       args: (lib) => ["scripts/cluster_osrc.ts", "--source", fx.dir("osrc"), "--library", lib, "--store", fx.store],
+      cropsListedAfterKill: true,
       kills: [
         { at: "add:crop-written#5", signal: "SIGKILL", says: /removed \.faceset_001\.tmp-\d+, a temp folder of process \d+, which is gone/ },
         { at: "journal:rename#1", signal: "SIGKILL", says: /completed the interrupted addFacesets of process \d+ \(4 journaled steps\)/ },
@@ -134,9 +153,11 @@ describe("real kills of library writes", needsFullSet(), () => {
     const reference = await checkScenario({
       pristine: people,
       args: (lib) => ["scripts/extend.ts", "--source", fx.dir("bucket"), "--library", lib, "--store", fx.store],
+      cropsListedAfterKill: true,
       kills: [
         { at: "append:crop-written#2", signal: "SIGKILL", says: /removed faceset_00\d\/\.[^ ]+\.png\.tmp-\d+, a temp file of process \d+, which is gone/ },
         { at: "journal:write#1", signal: "SIGKILL", says: /completed the interrupted extend of process \d+/ },
+        { at: "journal:rename#2", signal: "SIGKILL", says: /completed the interrupted extend of process \d+/ },
         { at: "journal:written#2", signal: "SIGKILL", says: /completed the interrupted extend of process \d+/ },
         { at: "append:crop-written#1", signal: "SIGINT", leaves: "unchanged" },
         { at: "append:crop-written#3", signal: "SIGTERM", leaves: "consistent" },
@@ -196,6 +217,7 @@ describe("split-eras: real kills", needsFullSet(), () => {
     const reference = await checkScenario({
       pristine: library,
       args: (lib) => ["scripts/split_eras.ts", "--library", lib, "--faceset", "1", "--store", store, "--config", config],
+      cropsListedAfterKill: true,
       kills: [
         { at: "add:crop-written#3", signal: "SIGKILL", says: /removed \.faceset_003\.tmp-\d+, a temp folder/ },
         { at: "journal:rename#2", signal: "SIGKILL", says: /completed the interrupted addFacesets/ },

@@ -352,15 +352,17 @@ export function appendToFaceset(
     } else if (!counted) {
       warnings.push(`${manifestFile}: does not list ${name}; its count was not recorded there`);
     }
-    // Commit (journaled, see pending.ts): crops to their names, then the set manifest, then the top-level count.
+    // Commit (journaled, see pending.ts): the set manifest first, then the crops to their names, then the top-level
+    // count. Manifest first, so that a kill mid-commit never leaves a crop in the folder that no manifest lists (a
+    // tool reading the folder's PNGs sees only listed faces); the next write renames the rest.
     warnings.push(
       ...(await commitJournal(libraryDir, "extend", [
+        { op: "write", path: journalPath(libraryDir, path.join(set.dir, MANIFEST_FILE)), data: formatManifest(facesetManifestJson(manifest)) },
         ...added.map((face, i): JournalStep => ({
           op: "rename",
           from: journalPath(libraryDir, temps[i]!),
           to: journalPath(libraryDir, path.join(set.dir, face.crop)),
         })),
-        { op: "write", path: journalPath(libraryDir, path.join(set.dir, MANIFEST_FILE)), data: formatManifest(facesetManifestJson(manifest)) },
         ...(library.hasManifest && counted ? [libraryManifestStep(counted)] : []),
       ])),
     );
