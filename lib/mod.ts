@@ -33,6 +33,8 @@ export * from "./util/round";
 export * from "./util/text";
 export * from "./util/pause";
 export * from "./util/process";
+export * from "./util/shell";
+export * from "./util/shorten";
 
 export * from "./cli/errors";
 export * from "./cli/progress";

@@ -4,6 +4,7 @@
 import path from "node:path";
 import {
   buildFolders,
+  buildFoldersWhy,
   type BuildFoldersResult,
   DEFAULT_STORE_PATH,
   HELP_PRINTED,
@@ -16,6 +17,7 @@ import {
   SCAN_FIRST_OPTIONS,
   scanFirstUsage,
   textTable,
+  shellCommand,
 } from "../lib/mod";
 
 const USAGE = `usage: deno task build-folders --folders DIR --library DIR [--scan [--models DIR]] [--store PATH] [--config FILE] [--set KEY=VALUE]... [--dry-run] [--json]
@@ -69,7 +71,8 @@ function printPlan({ folders, record }: BuildFoldersResult): void {
     console.log(textTable(["person", "photo", "centroid dist", "why"], flagged));
   }
   const made = folders.filter((o) => o.status === "new").length;
-  console.log(`\nnew sets: ${made}${made === 0 ? " (nothing to do)" : ""}`);
+  const why = buildFoldersWhy(folders, record.folders);
+  console.log(`\nnew sets: ${made}${why ? `: ${why}` : ""}`);
 }
 
 const OPTIONS = { folders: { type: "string" }, library: { type: "string" }, ...LIBRARY_COMMAND_OPTIONS, ...SCAN_FIRST_OPTIONS } as const;
@@ -84,7 +87,7 @@ async function main(): Promise<number> {
   await runLibraryWorkflow(values, {
     scanSource: folders,
     libraryDir,
-    workflow: (io) => buildFolders({ ...io, folders, libraryDir, command: ["build-folders", ...Deno.args].join(" ") }),
+    workflow: (io) => buildFolders({ ...io, folders, libraryDir, command: shellCommand(["build-folders", ...Deno.args]) }),
     printPlan,
     outcome: (result) => ({
       runId: result.record.runId,

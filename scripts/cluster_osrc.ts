@@ -14,6 +14,7 @@ import {
   runMain,
   SCAN_FIRST_OPTIONS,
   scanFirstUsage,
+  shellCommand,
 } from "../lib/mod";
 
 const USAGE = `usage: deno task cluster-osrc --source DIR --library DIR [--extend] [--scan [--models DIR]] [--store PATH] [--config FILE] [--set KEY=VALUE]... [--dry-run] [--json]
@@ -48,7 +49,7 @@ async function main(): Promise<number> {
   await runLibraryWorkflow(values, {
     scanSource: source,
     libraryDir,
-    workflow: (io) => clusterOsrc({ ...io, source, libraryDir, extend: values.extend, command: ["cluster-osrc", ...Deno.args].join(" ") }),
+    workflow: (io) => clusterOsrc({ ...io, source, libraryDir, extend: values.extend, command: shellCommand(["cluster-osrc", ...Deno.args]) }),
     printPlan: printDiscoveryPlan,
     outcome: (result) => ({ runId: result.record.runId, ...result.plan.counts, ...(result.extension ? { extended: result.extension.counts.added } : {}) }),
   });

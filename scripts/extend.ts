@@ -15,6 +15,7 @@ import {
   runMain,
   SCAN_FIRST_OPTIONS,
   scanFirstUsage,
+  shellCommand,
 } from "../lib/mod";
 
 const USAGE = `usage: deno task extend --source DIR --library DIR [--scan [--models DIR]] [--store PATH] [--config FILE] [--set KEY=VALUE]... [--dry-run] [--json]
@@ -49,7 +50,7 @@ async function main(): Promise<number> {
   await runLibraryWorkflow(values, {
     scanSource: source,
     libraryDir,
-    workflow: (io) => extend({ ...io, source, libraryDir, command: ["extend", ...Deno.args].join(" ") }),
+    workflow: (io) => extend({ ...io, source, libraryDir, command: shellCommand(["extend", ...Deno.args]) }),
     printPlan: printExtendPlan,
     outcome: (result) => ({ runId: result.record.runId, ...result.plan.counts }),
   });

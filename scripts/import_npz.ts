@@ -8,6 +8,7 @@ import { runMain, UsageError } from "../lib/cli/errors";
 import { FILES, Progress } from "../lib/cli/progress";
 import { importNpz } from "../lib/interop/mod";
 import { withFaceStore } from "../lib/store/mod";
+import { shellCommand } from "../lib/util/shell";
 
 /** Refused rows listed on stderr before the rest are summarised by count. */
 const MAX_REFUSALS_SHOWN = 20;
@@ -60,7 +61,7 @@ async function main(): Promise<number> {
     const progress = new Progress({ label: "import", unit: FILES, stepPercent: 10 });
     const summary = await importNpz(store, file, {
       recognizerSha256: recognizer,
-      command: ["import-npz", ...process.argv.slice(2)].join(" "),
+      command: shellCommand(["import-npz", ...process.argv.slice(2)]),
       onProgress: (done, total) => progress.update(done, total),
     });
     progress.finish();

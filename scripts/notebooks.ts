@@ -3,6 +3,7 @@
  *
  *   node_modules/.bin/deno run -A scripts/notebooks.ts setup          # kernel spec + lib build, for Jupyter use
  *   node_modules/.bin/deno run -A scripts/notebooks.ts run [NB...]    # setup, then execute NB (default: notebooks/*.ipynb)
+ *   node_modules/.bin/deno run -A scripts/notebooks.ts run --session [NB...]   # the same after a typical session
  *   (npm run notebooks -- run)
  *
  * How a notebook imports the project: `import { ... } from "../.cache/notebook-lib/mod";`
@@ -19,13 +20,20 @@
  *   FACESETS_LIBRARY  the identity library folder           default: .cache/notebook-fixture/library
  *   FACESETS_RUN      folder a notebook writes its figures, tables and report into (created; one per notebook:
  *                     <FACESETS_RUN>/<notebook name>)     default: .cache/notebook-runs
- *   FACESETS_LABELS   labels.csv (file, identity) of the photos, relative to its folder  default: the fixture's
+ *   FACESETS_LABELS   labels.csv (file, identity) of the photos, relative to its folder  default: the fixture's when
+ *                     the store is the fixture's, else none (threshold-sweep then stops, naming the variable)
+ *   FACESETS_RUN_RECORD  the run record identity-discovery explains  default: the library's newest cluster-osrc or
+ *                     refine record
  *   FACESETS_MODELS   model pack for building the fixture   default: ../shared/models (the small test models)
  *   FACESETS_CONFIG   a JSON config file of overrides (as the commands' --config)  default: the fixture's when the
  *                     store is the fixture's (eras.eraMaxCosDist for the small test models), else none (defaults)
  *   FACESETS_ERA_SET  the set the era view shows ("7" or "faceset_007")  default: the fixture's era set when the
  *                     library is the fixture's, else none (the notebook takes the largest set with capture times)
- * Executed copies of the notebooks (with outputs) go to .cache/notebooks/; the sources are not modified.
+ * `run --session` builds (once, .cache/notebook-session/) the README's typical session with the real commands on
+ * ../shared photos (tests/support/notebook_session.ts: scan, build-folders, scan, cluster-osrc --dry-run,
+ * cluster-osrc, extend --scan) and runs the notebooks on its store, library and bucket labels; CI runs both.
+ * Executed copies of the notebooks (with outputs) go to .cache/notebooks/ (.cache/notebooks/session/); the sources
+ * are not modified.
  * Jupyter runs on Debian's /usr/bin/python3 (apt: jupyter-nbconvert python3-nbclient jupyter-core jupyter-client);
  * the python3 on PATH may be another one without Jupyter. A failing cell (including a type error) fails the run.
  *
@@ -44,6 +52,7 @@ const KERNEL_DIR = join(ROOT, "jupyter", "kernels", "tslab");
 export const NOTEBOOK_LIB = join(ROOT, ".cache", "notebook-lib");
 const EXECUTED_DIR = join(ROOT, ".cache", "notebooks");
 const FIXTURE_DIR = join(ROOT, ".cache", "notebook-fixture");
+const SESSION_DIR = join(ROOT, ".cache", "notebook-session");
 /** `<fixture>/READY`, as tests/support/notebook_fixture.ts writes and prints it. */
 interface FixtureReady {
   /** The era set's number in the fixture library. */
@@ -56,6 +65,8 @@ const USAGE = `usage: deno run -A scripts/notebooks.ts setup | run [NOTEBOOK.ipy
   setup   write the tslab kernel spec (jupyter/kernels/tslab) and build lib/ into .cache/notebook-lib/
   run     setup, then execute the notebooks (default: every notebooks/*.ipynb) with nbclient (Jupyter);
           inputs through FACESETS_STORE / FACESETS_LIBRARY / FACESETS_RUN (see the header of this file)
+  run --session   the same on the store and library of a typical session (scan, build-folders, cluster-osrc,
+          extend) built from ../shared photos with the real commands
 
 Exit codes: 0 ok, 1 failure, 2 usage error.`;
 
@@ -125,15 +136,40 @@ function checkJupyter(): void {
  * its READY marker). Run as its own process: scripts do not import test tooling.
  */
 function ensureFixture(): FixtureReady {
-  const builder = join(ROOT, "tests", "support", "notebook_fixture.ts");
-  const res = spawnSync(Deno.execPath(), ["run", "-A", builder, FIXTURE_DIR], {
+  return runBuilder("notebook_fixture.ts", FIXTURE_DIR, "notebook fixture") as FixtureReady;
+}
+
+/** `<session>/READY`, as tests/support/notebook_session.ts writes and prints it. */
+interface SessionReady {
+  store: string;
+  library: string;
+  labels: string;
+}
+
+/** Run a test-support builder (tests/support/NAME DIR) and parse the READY line it prints. */
+function runBuilder(name: string, dir: string, what: string): unknown {
+  const builder = join(ROOT, "tests", "support", name);
+  const res = spawnSync(Deno.execPath(), ["run", "-A", builder, dir], {
     cwd: ROOT,
     stdio: ["ignore", "pipe", "inherit"],
     encoding: "utf8",
   });
-  if (res.error) throw new NotebookError(`notebook fixture: cannot run ${builder} (${res.error.message})`);
-  if (res.status !== 0) throw new NotebookError(`notebook fixture: ${relative(ROOT, builder)} exited with ${res.status ?? res.signal}`);
-  return JSON.parse(res.stdout) as FixtureReady;
+  if (res.error) throw new NotebookError(`${what}: cannot run ${builder} (${res.error.message})`);
+  if (res.status !== 0) throw new NotebookError(`${what}: ${relative(ROOT, builder)} exited with ${res.status ?? res.signal}`);
+  return JSON.parse(res.stdout);
+}
+
+/** The inputs after a typical session: its store, library and bucket labels; the era view on its defaults. */
+function sessionEnv(): Record<string, string> {
+  const session = runBuilder("notebook_session.ts", SESSION_DIR, "notebook session") as SessionReady;
+  return {
+    FACESETS_ROOT: ROOT,
+    FACESETS_STORE: session.store,
+    FACESETS_LIBRARY: session.library,
+    FACESETS_LABELS: session.labels,
+    FACESETS_RUN: resolve(process.env.FACESETS_RUN ?? join(ROOT, ".cache", "notebook-runs", "session")),
+    JUPYTER_PATH: [join(ROOT, "jupyter"), process.env.JUPYTER_PATH].filter(Boolean).join(":"),
+  };
 }
 
 async function inputsEnv(): Promise<Record<string, string>> {
@@ -142,8 +178,6 @@ async function inputsEnv(): Promise<Record<string, string>> {
     FACESETS_STORE: process.env.FACESETS_STORE ?? join(FIXTURE_DIR, "facesets.duckdb"),
     FACESETS_LIBRARY: process.env.FACESETS_LIBRARY ?? join(FIXTURE_DIR, "library"),
     FACESETS_RUN: resolve(process.env.FACESETS_RUN ?? join(ROOT, ".cache", "notebook-runs")),
-    // The fixture's bucket labels (file relative to the photos folder): the threshold-sweep notebook scores with them.
-    FACESETS_LABELS: process.env.FACESETS_LABELS ?? join(FIXTURE_DIR, "photos", "bucket", "labels.csv"),
     JUPYTER_PATH: [join(ROOT, "jupyter"), process.env.JUPYTER_PATH].filter(Boolean).join(":"),
   };
   if (!process.env.FACESETS_STORE || !process.env.FACESETS_LIBRARY) {
@@ -152,6 +186,10 @@ async function inputsEnv(): Promise<Record<string, string>> {
     if (!process.env.FACESETS_LIBRARY && !process.env.FACESETS_ERA_SET) env.FACESETS_ERA_SET = String(fixture.eraSet);
     if (!process.env.FACESETS_STORE && !process.env.FACESETS_CONFIG) env.FACESETS_CONFIG = join(FIXTURE_DIR, "config.json");
   }
+  // The fixture's bucket labels (file relative to the photos folder), only with the fixture's store: on a person's
+  // own store they would name photos it never saw.
+  if (process.env.FACESETS_LABELS) env.FACESETS_LABELS = process.env.FACESETS_LABELS;
+  else if (!process.env.FACESETS_STORE) env.FACESETS_LABELS = join(FIXTURE_DIR, "photos", "bucket", "labels.csv");
   return env;
 }
 
@@ -160,7 +198,7 @@ async function setup(): Promise<void> {
   await buildLib();
 }
 
-async function run(notebooks: string[]): Promise<number> {
+async function run(notebooks: string[], session = false): Promise<number> {
   checkJupyter();
   await setup();
   const list = notebooks.length > 0
@@ -171,8 +209,9 @@ async function run(notebooks: string[]): Promise<number> {
     log("notebooks: no notebooks/*.ipynb to run");
     return 0;
   }
-  const env = await inputsEnv();
-  await mkdir(EXECUTED_DIR, { recursive: true });
+  const env = session ? sessionEnv() : await inputsEnv();
+  const executedDir = session ? join(EXECUTED_DIR, "session") : EXECUTED_DIR;
+  await mkdir(executedDir, { recursive: true });
   const failed: string[] = [];
   for (const nb of list) {
     const name = basename(nb, ".ipynb");
@@ -182,7 +221,7 @@ async function run(notebooks: string[]): Promise<number> {
     log(`notebooks: ${relative(ROOT, nb)} ...`);
     try {
       // The kernel runs in the notebook's folder, as under Jupyter, so imports work the same in both.
-      runTool(PYTHON, [EXECUTE_PY, nb, join(EXECUTED_DIR, basename(nb)), String(CELL_TIMEOUT_S)], relative(ROOT, nb), {
+      runTool(PYTHON, [EXECUTE_PY, nb, join(executedDir, basename(nb)), String(CELL_TIMEOUT_S)], relative(ROOT, nb), {
         ...env,
         FACESETS_RUN: runDir,
       });
@@ -197,7 +236,7 @@ async function run(notebooks: string[]): Promise<number> {
     log(`notebooks: ${failed.length} of ${list.length} failed: ${failed.join(", ")}`);
     return 1;
   }
-  log(`notebooks: all ${list.length} ran; executed copies in ${relative(ROOT, EXECUTED_DIR)}/`);
+  log(`notebooks: all ${list.length} ran${session ? " after the typical session" : ""}; executed copies in ${relative(ROOT, executedDir)}/`);
   return 0;
 }
 
@@ -208,6 +247,7 @@ export async function main(argv: string[]): Promise<number> {
       await setup();
       return 0;
     }
+    if (command === "run" && rest[0] === "--session") return await run(rest.slice(1), true);
     if (command === "run") return await run(rest);
     if (command === "--help" || command === "-h") {
       console.log(USAGE);

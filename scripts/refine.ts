@@ -14,6 +14,7 @@ import {
   runMain,
   SCAN_FIRST_OPTIONS,
   scanFirstUsage,
+  shellCommand,
 } from "../lib/mod";
 
 const USAGE = `usage: deno task refine --library DIR --source DIR [--scan [--models DIR]] [--store PATH] [--config FILE] [--set KEY=VALUE]... [--dry-run] [--json]
@@ -46,7 +47,7 @@ async function main(): Promise<number> {
   await runLibraryWorkflow(values, {
     scanSource: source,
     libraryDir,
-    workflow: (io) => refine({ ...io, source, libraryDir, command: ["refine", ...Deno.args].join(" ") }),
+    workflow: (io) => refine({ ...io, source, libraryDir, command: shellCommand(["refine", ...Deno.args]) }),
     printPlan: printDiscoveryPlan,
     outcome: (result) => ({ runId: result.record.runId, ...result.plan.counts }),
   });

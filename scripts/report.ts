@@ -14,10 +14,13 @@ import {
 const USAGE = `usage: deno task report --run RUN_RECORD [--out DIR] [--labels CSV]
        deno task report --library DIR          (the library's latest cluster-osrc or refine run)
 
-Write docs/analysis/<date>-<source-name>.md for a cluster-osrc run: Source, Coverage by existing identities,
-Pipeline, Result (Phase 1 clustering, Phase 2 export), Re-running; figures as PNG with an interactive HTML beside
-each (a routing histogram, a threshold sweep, a UMAP map) and a contact sheet per new set. Needs Chromium
-(/usr/bin/chromium, or $FACESETS_CHROMIUM).
+Write docs/analysis/<date>-<source-name>.md for a cluster-osrc or refine run: Source, Coverage by existing
+identities, Pipeline, Result (Phase 1 clustering, Phase 2 export), Leftovers (clusters that made no set: why,
+contact sheet, nearest set; single faces by nearest set), Re-running; figures as PNG with an interactive HTML
+beside each (a routing histogram, a threshold sweep, a UMAP map) and a captioned contact sheet per new set.
+A report of another run with the same source and date is never replaced: this one is then named
+<date>-<source-name>-<run id>.md. Writing the same run's report again replaces it and removes the figures it no
+longer makes. Needs Chromium (/usr/bin/chromium, or $FACESETS_CHROMIUM).
 
   --run FILE      a run record (<library>/_runs/<run id>.json)
   --library DIR   use the library's most recent cluster-osrc or refine run record

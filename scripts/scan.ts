@@ -13,6 +13,7 @@ import {
   runMain,
   scanWithProgress,
   STORE_OPTION,
+  shellCommand,
 } from "../lib/mod";
 
 const USAGE = `usage: deno task scan --source DIR [--store PATH] [--models DIR] [--json] [--retry] [--strict]
@@ -64,7 +65,7 @@ async function main(): Promise<number> {
     config,
     retry: values.retry,
     followSymlinks: values["follow-symlinks"],
-    command: ["scan", ...Deno.args].join(" "),
+    command: shellCommand(["scan", ...Deno.args]),
   });
   if (values.json) {
     const { seen, analysed, skipped, reanalysed, settingsChanges, aliases, errors, noface, faces, missing } = summary;

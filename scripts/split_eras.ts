@@ -20,6 +20,7 @@ import {
   textTable,
   UsageError,
   withFaceStore,
+  shellCommand,
 } from "../lib/mod";
 
 const USAGE = `usage: deno task split-eras --library DIR --faceset NNN [--store PATH] [--by ${ERA_SPLIT_MODES.join("|")}] [--config FILE] [--set KEY=VALUE]... [--dry-run] [--json]
@@ -93,7 +94,7 @@ async function main(): Promise<number> {
       config,
       mode,
       dryRun,
-      command: ["split-eras", ...Deno.args].join(" "),
+      command: shellCommand(["split-eras", ...Deno.args]),
     });
     printWarnings(result.warnings);
     printEras(result);

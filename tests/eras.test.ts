@@ -5,7 +5,7 @@
  * recorded distances are the ones a caller would compute.
  */
 import { describe, expect, test } from "vitest";
-import { cosDist, DEFAULT_CONFIG, type EraFace, splitEras, syntheticIdentities, unitMean } from "../lib/mod";
+import { cosDist, DEFAULT_CONFIG, type EraFace, eraSplitWhy, splitEras, syntheticIdentities, unitMean } from "../lib/mod";
 
 const DIM = 64;
 const ERAS = DEFAULT_CONFIG.eras;
@@ -60,13 +60,35 @@ describe("splitEras by embedding and both", () => {
     expect(split.eras.map((e) => e.label)).toEqual(["look 1", "look 2"]);
   });
 
-  test("both (the default with dates) orders the clusters by median year and labels them with it", () => {
+  test("both (the default with dates) orders the clusters by year and labels them with their own year spans", () => {
     const split = splitEras(faces, DIM, ERAS);
     expect(split.requested).toBeUndefined();
     expect(split.mode).toBe("both");
-    expect(split.eras.map((e) => e.label)).toEqual(["1985", "2012"]);
+    expect(split.eras.map((e) => e.label)).toEqual(["1985-1986", "2011-2013"]);
     expect(split.eras[0]!.members).toEqual([8, 9, 10, 11, 12, 13, 14, 15]);
     expect(split.eras.map((e) => [e.from!.getUTCFullYear(), e.to!.getUTCFullYear()])).toEqual([[1985, 1986], [2011, 2013]]);
+  });
+
+  test("both: looks whose year spans overlap are one era; spans that only touch the next year stay apart", () => {
+    // Three looks: 1990-1994, 1995-1997 (starts the year after: apart), 1997-1999 (shares 1997 with the second: joined).
+    const three = facesOf([[1990, 1994], [1995, 1997], [1997, 1999]], 8);
+    const split = splitEras(three, DIM, ERAS, { mode: "both" });
+    expect(split.eras.map((e) => e.label)).toEqual(["1990-1994", "1995-1999"]);
+    expect(split.eras.map((e) => e.members.length)).toEqual([8, 16]);
+    // Labels are the eras' own spans, so they never overlap.
+    for (let k = 1; k < split.eras.length; k++) expect(split.eras[k]!.from!.getUTCFullYear()).toBeGreaterThan(split.eras[k - 1]!.to!.getUTCFullYear());
+    // The same looks by embedding alone stay three.
+    expect(splitEras(three, DIM, ERAS, { mode: "embedding" }).eras).toHaveLength(3);
+  });
+
+  test("both: two looks of the same years are one era, and the split says why it made no set", () => {
+    const same = facesOf([[1994, 1996, 1999], [1996, 1997]], 8);
+    const split = splitEras(same, DIM, ERAS, { mode: "both" });
+    expect(split.eras.map((e) => e.label)).toEqual(["1994-1999"]);
+    expect(eraSplitWhy(split, ERAS)).toBe(
+      `all 16 faces are one era: the looks found at eras.eraMaxCosDist ${ERAS.eraMaxCosDist} share their capture years (1994-1999); ` +
+        "nothing to split by both",
+    );
   });
 
   test("distances: each member to its era centroid, and the era's mean distance to the parent centroid", () => {

@@ -139,7 +139,10 @@ describe("split-eras on a stamped fixture", needsFullSet(), () => {
   test("a single era writes nothing and says so", async () => {
     const result = await run(fx.dated, { mode: "embedding", config: resolveConfig({ eras: { eraMaxCosDist: 2 } }) });
     expect(result.status).toBe("single-era");
-    expect(result.message).toMatch(/nothing to split, nothing written/);
+    // The why: the numbers and the setting to change.
+    expect(result.message).toBe(
+      `faceset_001: one era only (embedding): all ${result.record.matched} faces are one look at eras.eraMaxCosDist 2; lower it to split looks finer; nothing written`,
+    );
     expect(treeFingerprint(fx.library)).toEqual(pristine);
   });
 

@@ -2,6 +2,8 @@
  * The plans of the commands that route faces to identities or cluster them into new sets (cluster-osrc, refine,
  * extend), as their scripts print them on stdout.
  */
+import { clusterFiles, clusterMissReason, discoveryWhy, extendWhy } from "../identity/why";
+import { shortenPath } from "../util/shorten";
 import type { DiscoveryWorkflowResult } from "../workflows/cluster_osrc";
 import type { ExtendResult } from "../workflows/extend";
 import type { ExtendPlan } from "../identity/extend";
@@ -10,6 +12,9 @@ import { textTable } from "./table";
 
 type People = ReadonlyMap<string, string>;
 const label = (people: People | undefined, name: string) => setLabel(name, people?.get(name));
+
+/** Photo paths in plan tables are cut to this many characters (the file name kept whole when it fits). */
+const PHOTO_NAME_CHARS = 32;
 
 function printSourceFaces(source: string, faces: number): void {
   console.log(`\nfaces under ${source}: ${faces}`);
@@ -55,13 +60,24 @@ export function printDiscoveryPlan({ plan, record, extension, people }: Discover
         ...(routes ? [k.kept ? "yes" : "no"] : []),
         k.exportGated,
         k.exported,
-        k.setName ?? k.dropReason ?? "",
+        k.setName ?? clusterMissReason(k, plan.faces.filter((d) => d.cluster === k.index), record.config) ?? "",
       ]),
     ));
     const singles = plan.clusters.length - shown.length;
     if (routes && singles > 0) console.log(`(${singles} single-face clusters not shown)`);
+    // The photos of each cluster in the table, so a person can open them (names cut in the middle).
+    const files = clusterFiles(plan.faces, record.source);
+    console.log("\nphotos per cluster");
+    for (const k of shown) {
+      const list = files.get(k.index) ?? [];
+      console.log(`  ${k.index}: ${list.map((f) => shortenPath(f, PHOTO_NAME_CHARS)).join(", ")}`);
+    }
   }
-  console.log(`\nnew sets: ${c.newSets}${c.emptySets > 0 ? ` (${c.emptySets} kept clusters left empty by the export gate, skipped)` : ""}`);
+  const why = discoveryWhy(plan, record.config, record.source, routes);
+  console.log(
+    `\nnew sets: ${c.newSets}${c.emptySets > 0 ? ` (${c.emptySets} kept clusters left empty by the export gate, skipped)` : ""}` +
+      (why ? `: ${why}` : ""),
+  );
   if (plan.newSets.length > 0) {
     console.log(textTable(
       ["set", "cluster", "exported faces", "claimed faces"],
@@ -96,5 +112,6 @@ export function printExtendPlan({ plan, record, people }: ExtendResult): void {
     console.log(`sets without a single scanned face (nothing can be routed to them): ${plan.identitiesWithoutCentroid.join(", ")}`);
   }
   printExtensionTable(plan, people);
-  console.log(`\nfaces ${record.dryRun ? "to add" : "added"}: ${c.added} to ${plan.additions.length} sets`);
+  const why = extendWhy(plan, record.config, record.source, plan.sets.length);
+  console.log(`\nfaces ${record.dryRun ? "to add" : "added"}: ${c.added} to ${plan.additions.length} sets${why ? `: ${why}` : ""}`);
 }

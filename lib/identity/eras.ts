@@ -6,8 +6,9 @@
  *    `eraMinYearGap`. Undated faces cannot be placed in time and form one "undated" era of their own.
  *  - `embedding`: average-linkage sub-clusters at `eraMaxCosDist` (tighter than identity clustering, so one person
  *    splits into looks), largest first.
- *  - `both` (the default when any face has a capture time): the embedding clusters, ordered and labelled by the
- *    median capture year of their dated faces (clusters with none come last, labelled "undated").
+ *  - `both` (the default when any face has a capture time): the embedding clusters, with clusters whose capture-year
+ *    spans overlap joined into one era; eras ordered and labelled by their own year spans ("1994-1998"), which never
+ *    overlap (clusters without a dated face come last, labelled "undated").
  *
  * A set whose faces have no capture time at all splits by embedding whatever was asked, and says so in `note`.
  */
@@ -42,7 +43,7 @@ export interface EraSplitOptions {
 export interface Era {
   /** 0-based position in the split's order. */
   index: number;
-  /** "1994-1998" (time), "1996" (both: median year), "look 1" (embedding), "undated". */
+  /** "1994-1998" or "1996" (time and both: the era's own year span), "look 1" (embedding), "undated". */
   label: string;
   /** Indices into the input faces, ascending. */
   members: number[];
@@ -76,6 +77,8 @@ export interface EraSplit {
   eras: Era[];
   /** Unit mean of every input face: the parent identity's centroid. */
   parentCentroid: Float32Array;
+  /** Embedding clusters found (embedding and both; in both, looks of overlapping years then join); null for time. */
+  looks: number | null;
   /** The resolved settings, for records. */
   settings: EraConfig & { linkage: AgglomerativeLinkage };
 }
@@ -120,8 +123,8 @@ export function splitEras(
   }
 
   const parentCentroid = unitMean(faces.map((f) => f.embedding), dim);
-  const groups = mode === "time"
-    ? timeGroups(faces, eraMinYearGap)
+  const { groups, looks } = mode === "time"
+    ? { groups: timeGroups(faces, eraMinYearGap), looks: null }
     : embeddingGroups(faces, dim, eraMaxCosDist, mode === "both");
 
   const eras = groups.map((g, index): Era => {
@@ -146,7 +149,7 @@ export function splitEras(
       meanParentCosDist: parentDists.reduce((s, d) => s + d, 0) / Math.max(1, parentDists.length),
     };
   });
-  return { requested, mode, note, dated, eras, parentCentroid, settings: { ...config, linkage: ERA_LINKAGE } };
+  return { requested, mode, note, dated, eras, parentCentroid, looks, settings: { ...config, linkage: ERA_LINKAGE } };
 }
 
 interface Group {
@@ -183,32 +186,71 @@ function timeGroups(faces: readonly EraFace[], eraMinYearGap: number): Group[] {
 
 /**
  * Average-linkage clusters at eraMaxCosDist. Without dates: largest first (then first member), labelled "look N".
- * With dates (`both`): by median capture year (undated clusters last), labelled by that year; clusters sharing a
- * median year get " #2", " #3" so labels stay unique.
+ * With dates (`both`): clusters whose capture-year spans overlap are one era (two looks of the same years are not
+ * two periods of a life), so eras are labelled by their own spans ("1994-1998"), which never overlap, in time
+ * order; clusters without a dated face come last, "undated" (" #2", " #3" when there are several).
  */
-function embeddingGroups(faces: readonly EraFace[], dim: number, eraMaxCosDist: number, byYear: boolean): Group[] {
-  if (faces.length === 0) return [];
+function embeddingGroups(faces: readonly EraFace[], dim: number, eraMaxCosDist: number, byYear: boolean): { groups: Group[]; looks: number } {
+  if (faces.length === 0) return { groups: [], looks: 0 };
   const matrix = new Float32Array(faces.length * dim);
   faces.forEach((f, i) => matrix.set(f.embedding, i * dim));
   const { clusters } = cluster(matrix, dim, { linkage: ERA_LINKAGE, maxCosDist: eraMaxCosDist });
+  const looks = clusters.length;
   if (!byYear) {
-    return [...clusters]
+    const groups = [...clusters]
       .sort((a, b) => b.length - a.length || a[0]! - b[0]!)
       .map((members, k) => ({ members, label: `look ${k + 1}` }));
+    return { groups, looks };
   }
-  const withYear = clusters.map((members) => {
+  const spans: { members: number[]; from: number; to: number }[] = [];
+  const undated: number[][] = [];
+  for (const members of clusters) {
     const years = members.flatMap((i) => (faces[i]!.captureTime ? [yearOf(faces[i]!.captureTime!)] : []));
-    years.sort((a, b) => a - b);
-    return { members, median: years.length > 0 ? years[Math.floor((years.length - 1) / 2)]! : null };
-  });
-  withYear.sort((a, b) =>
-    (a.median ?? Infinity) - (b.median ?? Infinity) || b.members.length - a.members.length || a.members[0]! - b.members[0]!
-  );
-  const seen = new Map<string, number>();
-  return withYear.map(({ members, median }) => {
-    const base = median === null ? UNDATED_LABEL : String(median);
-    const n = (seen.get(base) ?? 0) + 1;
-    seen.set(base, n);
-    return { members, label: n === 1 ? base : `${base} #${n}` };
-  });
+    if (years.length === 0) undated.push(members);
+    else spans.push({ members: [...members], from: Math.min(...years), to: Math.max(...years) });
+  }
+  spans.sort((a, b) => a.from - b.from || a.to - b.to || a.members[0]! - b.members[0]!);
+  const merged: typeof spans = [];
+  for (const span of spans) {
+    const last = merged.at(-1);
+    if (last !== undefined && span.from <= last.to) {
+      last.members.push(...span.members);
+      last.to = Math.max(last.to, span.to);
+    } else merged.push(span);
+  }
+  undated.sort((a, b) => b.length - a.length || a[0]! - b[0]!);
+  const groups = [
+    ...merged.map((s) => ({ members: s.members.sort((a, b) => a - b), label: yearRange(s.from, s.to) })),
+    ...undated.map((members, k) => ({ members, label: k === 0 ? UNDATED_LABEL : `${UNDATED_LABEL} #${k + 1}` })),
+  ];
+  return { groups, looks };
+}
+
+/**
+ * Why a split makes no era set, in one line naming the setting (undefined when it makes one): one era only, or
+ * every era under `eras.minEraFaces`.
+ */
+export function eraSplitWhy(split: EraSplit, config: EraConfig): string | undefined {
+  const { eras, mode } = split;
+  const faces = eras.reduce((n, e) => n + e.members.length, 0);
+  if (eras.length === 0) return "no face of the set matched a face in the store; scan its sources first";
+  if (eras.length === 1) {
+    const era = eras[0]!;
+    const span = era.from && era.to ? yearRange(yearOf(era.from), yearOf(era.to)) : null;
+    if (mode === "time") {
+      return `all ${faces} faces are one era: no two consecutive capture years${span ? ` (${span})` : ""} are more than ` +
+        `eras.eraMinYearGap ${config.eraMinYearGap} years apart; nothing to split by time`;
+    }
+    if (mode === "both" && (split.looks ?? 0) > 1) {
+      return `all ${faces} faces are one era: the looks found at eras.eraMaxCosDist ${config.eraMaxCosDist} share their ` +
+        `capture years${span ? ` (${span})` : ""}; nothing to split by both`;
+    }
+    return `all ${faces} faces are one look at eras.eraMaxCosDist ${config.eraMaxCosDist}; lower it to split looks finer`;
+  }
+  if (eras.every((e) => e.thin)) {
+    const largest = Math.max(...eras.map((e) => e.members.length));
+    return `${eras.length} eras, 0 sets: every era has fewer than eras.minEraFaces ${config.minEraFaces} faces (largest ${largest}); ` +
+      "they go to _thin/; lower eras.minEraFaces to make sets of them";
+  }
+  return undefined;
 }

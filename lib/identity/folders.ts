@@ -14,11 +14,16 @@
  *  5. quality gates (`minFaceShortPx`, `minBlur`, `minDetScore`, `exportMinFaceShortPx`) do not drop faces of a
  *     hand-sorted set: the owner chose them. Failures are reported per face (`lowQuality`).
  * Faces without landmarks (imported from another tool) cannot be cropped and are left out.
+ *
+ * A folder may hold two people after all (two siblings sorted into one folder): the picks are clustered among
+ * themselves as discovery would (`clusterMaxCosDist`, the config's linkage) and the groups of 2+ photos are
+ * reported (`groups`), so the workflow can warn; the set is made as the owner sorted it.
  */
 import type { RunConfig } from "../config";
 import type { FaceRow } from "../store/records";
 import { cosDist, unitMean } from "../cluster/vectors";
 import { qualityGateFailures } from "./gates";
+import { cluster } from "../cluster/cluster";
 import { type DecidedFace, decidedFace } from "./face_decision";
 
 export type FolderFaceFate =
@@ -52,6 +57,11 @@ export interface FolderPlan {
   /** One per input face, in input order. */
   faces: FolderFaceDecision[];
   counts: { faces: number; picked: number; otherFaces: number; notFound: number; noLandmarks: number; lowQuality: number; far: number };
+  /**
+   * The picks clustered among themselves at clusterMaxCosDist: photos per group of at least 2 photos, largest
+   * first. Two or more entries: the folder may hold more than one person.
+   */
+  groups: number[];
 }
 
 export interface FolderPlanOptions {
@@ -136,6 +146,7 @@ export function planFolderFaces(
 
   const count = (fate: FolderFaceFate) => decisions.filter((d) => d.fate === fate).length;
   return {
+    groups: pickGroups(picked.map((p) => p.row), dim, config),
     centroid,
     seed,
     iterations,
@@ -153,4 +164,23 @@ export function planFolderFaces(
       far: decisions.filter((d) => d.far).length,
     },
   };
+}
+
+/** Photos per group of the picks (one face per photo) clustered at clusterMaxCosDist; groups of 2+ photos, largest first. */
+function pickGroups(rows: readonly FaceRow[], dim: number, config: RunConfig): number[] {
+  if (rows.length < 4) return []; // two groups of 2 photos need 4
+  const matrix = new Float32Array(rows.length * dim);
+  rows.forEach((r, i) => matrix.set(r.embedding, i * dim));
+  const { clusters } = cluster(matrix, dim, { linkage: config.identity.linkage, maxCosDist: config.identity.clusterMaxCosDist });
+  return clusters
+    .map((members) => new Set(members.map((i) => rows[i]!.fileSha256)).size)
+    .filter((photos) => photos >= 2)
+    .sort((a, b) => b - a);
+}
+
+/** "People/Opa: may hold 2 people (groups of 5 and 5 photos)", or undefined for a folder of one group. */
+export function folderGroupsWarning(folderLabel: string, groups: readonly number[]): string | undefined {
+  if (groups.length < 2) return undefined;
+  const sizes = groups.length === 2 ? `${groups[0]} and ${groups[1]}` : `${groups.slice(0, -1).join(", ")} and ${groups.at(-1)}`;
+  return `${folderLabel}: may hold ${groups.length} people (groups of ${sizes} photos)`;
 }

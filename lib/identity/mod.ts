@@ -7,3 +7,5 @@ export * from "./extend";
 export * from "./folders";
 export * from "./set_faces";
 export * from "./eras";
+export * from "./why";
+export * from "./leftovers";

@@ -5,11 +5,24 @@
  */
 import path from "node:path";
 import type { SweepRow } from "../cluster/sweep";
+import type { Leftovers } from "../identity/leftovers";
+import { shellCommand } from "../util/shell";
+import { shortenMiddle } from "../util/shorten";
 import type { DiscoveryRunRecord } from "../workflows/cluster_osrc";
 import { formatMarkdownCell, type MarkdownCell, markdownTable } from "./markdown";
 import { nearestDistances } from "./run_data";
 import { setLabel } from "../library/ledger";
 
+/** First line of every report: names the run it explains, so a second run's report never takes its file. */
+export const REPORT_MARKER = "<!-- facesets report";
+
+/** A new set's contact sheet and, per tile in order, the crop (set-relative to the library) and its photo. */
+export interface SetSheet {
+  png: string;
+  faces: { crop: string; source: string; centroidCosDist: number }[];
+  /** Faces in the set (the sheet shows the first 48). */
+  total: number;
+}
 
 export interface ReportFigure {
   /** Markdown-relative paths of the PNG and the interactive HTML. */
@@ -23,8 +36,10 @@ export interface DiscoveryReportInput {
   recordFile: string;
   figures: { histogram: ReportFigure; sweep: ReportFigure; umap: ReportFigure };
   sweep: readonly SweepRow[];
-  /** Contact sheets of the new sets, by set name (markdown-relative PNG paths). */
-  contactSheets?: Map<string, string>;
+  /** Contact sheets of the new sets, by set name. */
+  contactSheets?: Map<string, SetSheet>;
+  /** The clusters that made no set and the single faces (see planLeftovers), with contact sheets by cluster index. */
+  leftovers?: { data: Leftovers; sheets: Map<number, string> };
   /** Set name -> person (the library's ledger now), so tables show `faceset_007 (NAME)`. */
   people?: ReadonlyMap<string, string>;
 }
@@ -53,11 +68,14 @@ export function discoveryReportMarkdown(input: DiscoveryReportInput): string {
   const cov = r.coverage;
   const out: string[] = [];
   const date = r.startedAt.slice(0, 10);
+  // Records written before --set existed have no configSettings.
+  const settings = r.configSettings ?? [];
 
-  out.push(`# Identity discovery: ${path.basename(r.source)} (${date})`);
+  out.push(`${REPORT_MARKER} run=${r.runId} -->\n# Identity discovery: ${path.basename(r.source)} (${date})`);
   out.push(
-    `Run \`${r.runId}\` of \`cluster-osrc\`${r.dryRun ? " (dry run: nothing was written)" : ""}, ` +
-      `from the run record \`${input.recordFile}\`.`,
+    `Run \`${r.runId}\` of \`${r.kind}\`${r.dryRun ? " (dry run: nothing was written)" : ""}, ` +
+      `from the run record \`${input.recordFile}\`.` +
+      (settings.length > 0 ? ` Settings given on the command line (\`--set\`): ${settings.map((x) => `\`${x}\``).join(", ")}.` : ""),
   );
 
   out.push(`## Source`);
@@ -174,17 +192,74 @@ export function discoveryReportMarkdown(input: DiscoveryReportInput): string {
       (c.emptySets > 0 ? `; ${c.emptySets} kept clusters lost every face to the export gate and were skipped` : "") +
       `. Crops are ${ex.cropSizePx} px, aligned with the ArcFace template scaled as InsightFace's estimate_norm does.`,
   );
-  for (const [name, sheet] of input.contactSheets ?? []) out.push(`**${label(name)}**\n\n![${name} crops](${sheet})`);
+  for (const [name, sheet] of input.contactSheets ?? []) {
+    out.push(`**${label(name)}**${sheet.total > sheet.faces.length ? ` (the first ${sheet.faces.length} of ${sheet.total} faces)` : ""}\n\n![${name} crops](${sheet.png})`);
+    out.push(`<details><summary>${name}: each tile's crop and photo</summary>\n\n` + table(
+      ["tile", "crop", "photo", "distance to centroid"],
+      sheet.faces.map((f, i) => [i + 1, f.crop, relativeTo(r.source, f.source), f.centroidCosDist]),
+    ) + "\n</details>");
+  }
+  if (input.leftovers) out.push(...leftoversSection(r, input.leftovers, label));
 
   out.push(`## Re-running`);
   out.push(
     `Re-running the same command makes no new set: faces now in a set are left alone, and every member of a ` +
       `kept cluster (exported or not) is claimed in its set's \`provenance.json\`. To try other thresholds without ` +
-      `writing anything, pass a config and \`--dry-run\`:`,
+      `writing anything, change settings with \`--set KEY=VALUE\` (or a \`--config\` file) and add \`--dry-run\`:`,
   );
   out.push("```sh\n" +
-    `npx deno task cluster-osrc --source ${r.source} --library ${r.library} --store ${r.store} --config thresholds.json --dry-run\n` +
-    "```");
-  out.push(`The command of this run: \`${r.command}\`.`);
+    shellCommand([
+      "npx", "deno", "task", r.kind, "--source", r.source, "--library", r.library, "--store", r.store,
+      ...settings.flatMap((x) => ["--set", x]), "--set", `identity.clusterMaxCosDist=${id.clusterMaxCosDist}`, "--dry-run",
+    ]) +
+    "\n```");
+  out.push(`The command of this run:\n\n\`\`\`sh\n${r.command}\n\`\`\``);
   return out.join("\n\n") + "\n";
+}
+
+/** `file` relative to `dir` when inside it (shorter, and the same on every machine), else as it is. */
+function relativeTo(dir: string, file: string): string {
+  const rel = path.relative(dir, file);
+  return rel.startsWith("..") || path.isAbsolute(rel) ? file : rel;
+}
+
+/** The Leftovers section: clusters that made no set (largest first) with sheet and reason; singletons by nearest set. */
+function leftoversSection(
+  r: DiscoveryRunRecord,
+  { data, sheets }: { data: Leftovers; sheets: Map<number, string> },
+  label: (name: string) => string,
+): string[] {
+  const out: string[] = [`## Leftovers`];
+  const nearest = (set: string | null, d: number | null) => (set === null ? "–" : `${label(set)} (${num(d, 3)})`);
+  out.push(
+    `Faces the run clustered that are in no new set: ${data.clusters.length} clusters of two or more faces ` +
+      `(largest first, each with why it missed and the library's nearest set to its centroid, cosine distance in ` +
+      `brackets; the library as it is now, so sets this run made count) and ${data.singletons.faces} single face${data.singletons.faces === 1 ? "" : "s"}.` +
+      (data.missingFaces > 0 ? ` ${data.missingFaces} faces are no longer in the store and are left out.` : ""),
+  );
+  if (data.clusters.length > 0) {
+    out.push(table(
+      ["cluster", "faces", "photos", "why it missed", "nearest set (distance)"],
+      data.clusters.map((k) => [k.cluster, k.faces, k.uniqueSources, k.why, nearest(k.nearestSet, k.nearestCosDist)]),
+    ));
+  }
+  for (const k of data.clusters) {
+    const sheet = sheets.get(k.cluster);
+    if (sheet === undefined) continue;
+    const files = k.members.map((m) => shortenMiddle(path.basename(m.path), 40));
+    out.push(
+      `**cluster ${k.cluster}**: ${k.faces} faces, ${k.why}; nearest ${nearest(k.nearestSet, k.nearestCosDist)}\n\n` +
+        `![cluster ${k.cluster}](${sheet})\n\n` + `Photos (tile order): ${files.map((f) => `\`${f}\``).join(", ")}`,
+    );
+  }
+  const unsheeted = data.clusters.filter((k) => !sheets.has(k.cluster)).length;
+  if (unsheeted > 0) out.push(`${unsheeted} smaller clusters are listed above without a contact sheet.`);
+  if (data.singletons.faces > 0) {
+    out.push(`Single faces by nearest set (cosine distance of each face to that set's centroid):`);
+    out.push(table(
+      ["nearest set", "faces", "closest", "median"],
+      data.singletons.bySet.map((s) => [s.set === null ? "(no set to compare)" : label(s.set), s.faces, s.minCosDist, s.medianCosDist]),
+    ));
+  }
+  return out;
 }

@@ -8,3 +8,6 @@ export * from "./run_data";
 export * from "./discovery_report";
 export * from "./write_report";
 export * from "./era_view";
+export * from "./leftovers";
+export * from "./notebook_table";
+export * from "./notebook_inputs";

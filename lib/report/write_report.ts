@@ -3,7 +3,7 @@
  * plus an interactive HTML beside each) in `docs/analysis/<date>-<source-name>/`. Reads the store and the library
  * the record names; writes only under the output folder (the markdown atomically).
  */
-import { mkdir, readdir } from "node:fs/promises";
+import { mkdir, readdir, readFile, rm } from "node:fs/promises";
 import path from "node:path";
 import type { FaceDecision } from "../identity/discover";
 import { qualityGateFailures } from "../identity/gates";
@@ -11,13 +11,16 @@ import { photoGroups } from "../cluster/same_photo";
 import { type SweepRow, sweepThresholds, thresholdRange } from "../cluster/sweep";
 import type { DiscoveryRunRecord } from "../workflows/cluster_osrc";
 import { faceTruth, readLabels, truthByPath } from "../labels/mod";
+import type { Leftovers } from "../identity/leftovers";
 import { FaceStore } from "../store/store";
 import { writeFileAtomic } from "../util/atomic";
-import { libraryPeople } from "../library/reconcile";
+import { setPeople } from "../library/ledger";
+import { readLibrary } from "../library/read";
 import { contactSheet } from "./contact_sheet";
-import { discoveryReportMarkdown, type ReportFigure } from "./discovery_report";
+import { discoveryReportMarkdown, REPORT_MARKER, type ReportFigure, type SetSheet } from "./discovery_report";
 import { type PlotFigure, routingHistogram, sweepFigure, umapScatter } from "./figures";
-import { FigureRenderer, type RendererOptions } from "./render";
+import { facesetTiles, leftoverContactSheet, leftovers as readLeftovers } from "./leftovers";
+import { FigureRenderer, PLOTLY_FILE, type RendererOptions } from "./render";
 import { faceGroup, nearestDistances, readRunRecord, runFaces } from "./run_data";
 import { umap2d } from "./umap";
 
@@ -31,13 +34,37 @@ export interface WriteReportOptions extends AnalyseRunOptions {
 export interface WrittenReport {
   markdown: string;
   figures: { histogram: string; sweep: string; umap: string };
+  /** Contact sheets of the new sets, then of the leftover clusters. */
   contactSheets: string[];
+  /** Files of an earlier write of this same report that this one no longer has (removed). */
+  removedStale: string[];
 }
+
+/** At most this many leftover clusters get a contact sheet (largest first); the rest are listed in the table only. */
+export const MAX_LEFTOVER_SHEETS = 24;
 
 /** `2026-11-28-bucket`: the run's start date and the source folder's name (file-name safe). */
 export function reportName(startedAt: string, source: string): string {
   const name = path.basename(source).replace(/[^A-Za-z0-9._-]+/g, "-").replace(/^-+|-+$/g, "") || "source";
   return `${startedAt.slice(0, 10)}-${name}`;
+}
+
+/** The run a report in `mdFile` explains (its marker line, or the run line of reports written before the marker). */
+async function reportRunId(mdFile: string): Promise<string | undefined> {
+  const text = await readFile(mdFile, "utf8").catch(() => undefined);
+  if (text === undefined) return undefined;
+  return new RegExp(`^${REPORT_MARKER} run=(\\S+) -->`, "m").exec(text)?.[1] ?? /^Run `([^`]+)` of/m.exec(text)?.[1] ?? "";
+}
+
+/**
+ * The report's name in `outDir`: `<date>-<source>` unless a report of another run already has it (same source,
+ * same day), then `<date>-<source>-<run id>`. A report of the same run keeps its name, so writing it again
+ * replaces it (and only it).
+ */
+export async function reportFileName(outDir: string, record: Pick<DiscoveryRunRecord, "startedAt" | "source" | "runId">): Promise<string> {
+  const base = reportName(record.startedAt, record.source);
+  const owner = await reportRunId(path.join(outDir, `${base}.md`));
+  return owner === undefined || owner === record.runId ? base : `${base}-${record.runId}`;
 }
 
 /** What the report and the notebooks plot of a run, computed from its record and the store. */
@@ -112,15 +139,33 @@ export async function writeDiscoveryReport(options: WriteReportOptions): Promise
   const log = options.log ?? (() => {});
   const record = await readRunRecord(options.recordFile);
   const outDir = path.resolve(options.outDir ?? "docs/analysis");
-  const name = reportName(record.startedAt, record.source);
+  const name = await reportFileName(outDir, record);
   const figDir = path.join(outDir, name);
   await mkdir(figDir, { recursive: true });
   const config = record.config;
+  /** Every file this write puts into figDir; anything else there is left from an earlier write and removed. */
+  const written = new Set<string>([PLOTLY_FILE]);
 
+  const library = await readLibrary(record.library, { checkCrops: false });
   const store = await FaceStore.open(record.store, { readOnly: true });
   let analysis: RunAnalysis;
+  let left: Leftovers;
+  const leftoverSheets = new Map<number, string>();
   try {
     analysis = await analyseRun(store, record, options);
+    left = await readLeftovers(record, store, library);
+    for (const k of left.clusters.slice(0, MAX_LEFTOVER_SHEETS)) {
+      const file = path.join(figDir, `leftover-cluster-${k.cluster}.png`);
+      log(`contact sheet of leftover cluster ${k.cluster} (${k.faces} faces)`);
+      try {
+        await writeFileAtomic(file, await leftoverContactSheet(store, k, config));
+      } catch (err) {
+        log(`leftover cluster ${k.cluster}: no contact sheet (${(err as Error).message})`);
+        continue;
+      }
+      written.add(path.basename(file));
+      leftoverSheets.set(k.cluster, path.relative(outDir, file));
+    }
   } finally {
     await store.close();
   }
@@ -136,6 +181,8 @@ export async function writeDiscoveryReport(options: WriteReportOptions): Promise
   try {
     for (const key of ["histogram", "sweep", "umap"] as const) {
       const out = await renderer.render(figures[key], path.join(figDir, key));
+      written.add(path.basename(out.png));
+      if (out.html) written.add(path.basename(out.html));
       rendered[key] = {
         png: path.relative(outDir, out.png),
         html: path.relative(outDir, out.html ?? out.png),
@@ -146,14 +193,22 @@ export async function writeDiscoveryReport(options: WriteReportOptions): Promise
     await renderer.close();
   }
 
-  const contactSheets = new Map<string, string>();
-  for (const set of record.newSets) {
-    const setDir = path.join(record.library, set.name);
-    const crops = (await readdir(setDir).catch(() => [] as string[])).filter((f) => f.endsWith(".png")).sort();
-    if (crops.length === 0) continue;
+  // Each new set's crops, in manifest order, captioned with the source file and the distance to the centroid;
+  // the table under the sheet maps each tile number to the crop file and its photo.
+  const contactSheets = new Map<string, SetSheet>();
+  for (const entry of record.newSets) {
+    const set = library.sets.get(entry.number);
+    if (set === undefined || set.name !== entry.name) continue; // curated away since the run
+    const faces = set.manifest.faces.slice(0, 48);
+    if (faces.length === 0) continue;
     const file = path.join(figDir, `${set.name}-crops.png`);
-    await writeFileAtomic(file, await contactSheet(crops.map((c) => path.join(setDir, c))));
-    contactSheets.set(set.name, path.relative(outDir, file));
+    await writeFileAtomic(file, await contactSheet(facesetTiles(set, faces.length)));
+    written.add(path.basename(file));
+    contactSheets.set(set.name, {
+      png: path.relative(outDir, file),
+      faces: faces.map((f) => ({ crop: `${set.name}/${f.crop}`, source: f.source, centroidCosDist: f.centroidCosDist })),
+      total: set.manifest.faces.length,
+    });
   }
 
   const markdown = discoveryReportMarkdown({
@@ -162,10 +217,18 @@ export async function writeDiscoveryReport(options: WriteReportOptions): Promise
     figures: { histogram: rendered.histogram!, sweep: rendered.sweep!, umap: rendered.umap! },
     sweep: analysis.sweep,
     contactSheets,
-    people: await libraryPeople(record.library),
+    leftovers: { data: left, sheets: leftoverSheets },
+    // Set name -> person as the library's ledger has them now (names given after the run count too).
+    people: setPeople(library.ledger, library.manifest.facesets),
   });
   const mdFile = path.join(outDir, `${name}.md`);
   await writeFileAtomic(mdFile, markdown);
+  const removedStale: string[] = [];
+  for (const f of await readdir(figDir)) {
+    if (written.has(f)) continue;
+    await rm(path.join(figDir, f), { recursive: true, force: true });
+    removedStale.push(path.join(figDir, f));
+  }
   return {
     markdown: mdFile,
     figures: {
@@ -173,6 +236,7 @@ export async function writeDiscoveryReport(options: WriteReportOptions): Promise
       sweep: path.join(outDir, rendered.sweep!.png),
       umap: path.join(outDir, rendered.umap!.png),
     },
-    contactSheets: [...contactSheets.values()].map((p) => path.join(outDir, p)),
+    contactSheets: [...[...contactSheets.values()].map((s) => s.png), ...leftoverSheets.values()].map((p) => path.join(outDir, p)),
+    removedStale,
   };
 }

@@ -12,7 +12,7 @@
  */
 import { readdir, stat } from "node:fs/promises";
 import path from "node:path";
-import { type FolderPlan, planFolderFaces } from "../identity/folders";
+import { folderGroupsWarning, type FolderPlan, planFolderFaces } from "../identity/folders";
 import { FaceIndex, libraryFaceOwners } from "../identity/centroids";
 import { renderFaceGroups } from "../export/faces";
 import { facesetName } from "../library/manifest";
@@ -63,6 +63,8 @@ export interface BuildFoldersRunRecord extends RunRecordBase<"build-folders"> {
     photos?: number;
     groupPhotos?: number;
     counts?: FolderPlan["counts"];
+    /** Photos per group of the folder's picks (FolderPlan.groups); two or more: it may hold two people. */
+    groups?: FolderPlan["groups"];
     faces?: FolderPlan["faces"];
   })[];
 }
@@ -207,11 +209,25 @@ async function buildFoldersLocked(options: BuildFoldersOptions): Promise<BuildFo
     people: outcomes.map(({ plan, ...o }) => ({
       ...o,
       ...(plan
-        ? { seed: plan.seed, iterations: plan.iterations, photos: plan.photos, groupPhotos: plan.groupPhotos, counts: plan.counts, faces: plan.faces }
+        ? {
+          seed: plan.seed,
+          iterations: plan.iterations,
+          photos: plan.photos,
+          groupPhotos: plan.groupPhotos,
+          counts: plan.counts,
+          groups: plan.groups,
+          faces: plan.faces,
+        }
         : {}),
     })),
   };
+  // A folder whose picks form two tight groups far apart most likely holds two people: made as sorted, but said.
   const warnings = [...library.warnings];
+  for (const o of outcomes) {
+    if (o.status !== "new" || o.plan === undefined) continue;
+    const warning = folderGroupsWarning(`${path.basename(root)}/${o.person}`, o.plan.groups);
+    if (warning !== undefined) warnings.push(`${warning}; check ${o.folder} (clustered at identity.clusterMaxCosDist ${config.identity.clusterMaxCosDist})`);
+  }
   if (run.dryRun) return { folders: outcomes, record: endRun(record), warnings };
 
   const fresh = outcomes.filter((o) => o.status === "new");
@@ -235,4 +251,19 @@ async function buildFoldersLocked(options: BuildFoldersOptions): Promise<BuildFo
   if (newSets.length > 0) await addFacesets(run.libraryDir, newSets);
   const recordFile = await finishRun(run, record);
   return { folders: outcomes, record, recordFile, warnings };
+}
+
+/** Why a build-folders plan makes no new set (one line, by status, with the fix), or undefined when it makes one. */
+export function buildFoldersWhy(folders: readonly FolderOutcome[], root: string): string | undefined {
+  if (folders.some((o) => o.status === "new")) return undefined;
+  const of = (status: FolderStatus) => folders.filter((o) => o.status === status);
+  const names = (list: readonly FolderOutcome[]) =>
+    list.slice(0, 3).map((o) => (o.set ? `${o.person}: ${o.set}` : o.person)).join(", ") + (list.length > 3 ? ", ..." : "");
+  const parts = [
+    ...(of("exists").length > 0 ? [`${of("exists").length} already have a set (${names(of("exists"))})`] : []),
+    ...(of("already-added").length > 0 ? [`${of("already-added").length} are mostly in a set already (${names(of("already-added"))})`] : []),
+    ...(of("not-scanned").length > 0 ? [`${of("not-scanned").length} not scanned (deno task scan --source ${root}, or add --scan)`] : []),
+    ...(of("no-faces").length > 0 ? [`${of("no-faces").length} have no face to take (${names(of("no-faces"))})`] : []),
+  ];
+  return `${folders.length} person folder${folders.length === 1 ? "" : "s"}, 0 new sets: ${parts.join(", ")}`;
 }

@@ -12,7 +12,7 @@
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { datedSetFaces, storeFaceLookup } from "../identity/set_faces";
-import { type Era, eraDate, type EraSplit, type EraSplitMode, splitEras } from "../identity/eras";
+import { type Era, eraDate, eraSplitWhy, type EraSplit, type EraSplitMode, splitEras } from "../identity/eras";
 import { LibraryError } from "../library/errors";
 import { claimedFacesetNumber, type FacesetFace, facesetName, thinEraName } from "../library/manifest";
 import { cropPath, type Library, type LoadedFaceset, nextFacesetNumber, THIN_FOLDER } from "../library/read";
@@ -165,7 +165,7 @@ async function splitErasLocked(options: SplitErasWorkflowOptions): Promise<Split
   let message: string;
   if (split.eras.length <= 1) {
     status = "single-era";
-    message = `${parentName}: one era only (${split.mode}); nothing to split, nothing written`;
+    message = `${parentName}: one era only (${split.mode}): ${eraSplitWhy(split, config.eras)}; nothing written`;
   } else if (found.every((f) => f !== undefined)) {
     status = "already-split";
     found.forEach((f, k) => (outcomes[k]!.target = f!));
@@ -180,7 +180,8 @@ async function splitErasLocked(options: SplitErasWorkflowOptions): Promise<Split
     status = run.dryRun ? "dry-run" : "split";
     const sets = outcomes.filter((o) => !o.thin).length;
     message = `${parentName}: ${split.eras.length} eras by ${split.mode}: ${sets} new set(s), ` +
-      `${split.eras.length - sets} thin era(s)` + (run.dryRun ? "; dry run, nothing written" : "");
+      `${split.eras.length - sets} thin era(s)` + (sets === 0 ? ` (${eraSplitWhy(split, config.eras)})` : "") +
+      (run.dryRun ? "; dry run, nothing written" : "");
   }
 
   const record: SplitErasRunRecord = {
