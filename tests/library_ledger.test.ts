@@ -144,6 +144,23 @@ describe("snapshots and hand edits", () => {
       { name: "faceset_002", count: 2, origin: "discovered", provenance: { tool: "facesets", run_id: "r1" }, person: "bo", folder: "faceset_002_bo" },
     ]);
 
+    // A set's own manifest deleted: dismissed where it lies; put back, the set is active again.
+    const setManifest = path.join(dir, "faceset_002_bo", "manifest.json");
+    const kept = readFileSync(setManifest, "utf8");
+    unlinkSync(setManifest);
+    expect((await syncLedger(dir, { by: "test" })).handEdits.map((e) => [e.kind, e.set])).toEqual([["set-manifest-deleted", "faceset_002"]]);
+    expect((await readLedger(dir))!.sets[1]!.state).toBe("dismissed");
+    writeFileSync(setManifest, kept);
+    expect((await syncLedger(dir, { by: "test" })).handEdits.map((e) => [e.kind, e.set])).toEqual([["folder-restored", "faceset_002"]]);
+    expect((await readLedger(dir))!.sets[1]!.state).toBe("active");
+
+    // A renamed folder of a set with no name in its manifest (another tool's) is recognised by its faces.
+    const named = JSON.parse(kept);
+    delete named.name;
+    writeFileSync(setManifest, JSON.stringify(named));
+    renameSync(path.join(dir, "faceset_002_bo"), path.join(dir, "Bo"));
+    expect((await syncLedger(dir, { by: "test" })).handEdits.map((e) => [e.kind, e.detail])).toEqual([["renamed", 'folder faceset_002_bo renamed to Bo by hand; person "Bo"']]);
+
     rmSync(path.join(dir, "faceset_001"), { recursive: true });
     const gone = await syncLedger(dir, { by: "test" });
     expect(gone.handEdits.map((e) => [e.kind, e.set])).toEqual([["folder-deleted", "faceset_001"]]);

@@ -90,6 +90,14 @@ export interface FacesetManifest {
   extra?: ExtraFields;
 }
 
+/**
+ * Identity of a face across runs: its face_id when recorded, otherwise source file (sha256, else path) + bbox.
+ * [Note: face ids] face ids are deterministic from file hash + box, so the two forms agree on the same data.
+ */
+export function faceKey(face: FacesetFace): string {
+  return face.faceId ?? `${face.sourceSha256 ?? face.source}|${face.bbox.join(",")}`;
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // Names and numbers
 

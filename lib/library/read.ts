@@ -7,6 +7,7 @@ import { DISMISSED_FOLDER, type Ledger, readLedger } from "./ledger";
 import {
   checkCropPath,
   claimedFacesetNumber,
+  faceKey,
   type FacesetManifest,
   facesetName,
   facesetNumber,
@@ -125,7 +126,7 @@ async function checkCropsOnDisk(set: LoadedFaceset, file: string, warnings: stri
 /**
  * A set folder the owner renamed (`faceset_007` -> `faceset_007_john`, or `John`): a folder whose manifest names a
  * canonical set (`"name": "faceset_007"`, as facesets always writes), or that the ledger records as the set's
- * folder. Recognised only when no canonical folder of that number exists (otherwise it is a copy, and warned).
+ * folder, or (a set another tool made, no name) whose faces are exactly those the ledger records for a set. Recognised only when no canonical folder of that number exists (otherwise it is a copy, and warned).
  */
 async function loadRenamedSet(
   parent: string,
@@ -139,8 +140,12 @@ async function loadRenamedSet(
   const file = path.join(dir, MANIFEST_FILE);
   const manifest = await readFacesetManifest(file);
   if (!manifest) return;
-  const byLedger = ledger?.sets.find((s) => s.folder === folder && s.state === "active")?.number;
-  const number = (manifest.name === undefined ? undefined : facesetNumber(manifest.name)) ?? byLedger;
+  // Without a name (sets of other tools): the ledger's record of the folder, else the set holding the same faces.
+  const active = ledger?.sets.filter((s) => s.state === "active") ?? [];
+  const keys = manifest.faces.map(faceKey).sort().join("\n");
+  const number = (manifest.name === undefined ? undefined : facesetNumber(manifest.name)) ??
+    active.find((s) => s.folder === folder)?.number ??
+    (keys === "" ? undefined : active.find((s) => [...s.faces].sort().join("\n") === keys)?.number);
   if (number === undefined) return;
   const held = into.get(number);
   if (held) {

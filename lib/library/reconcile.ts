@@ -44,7 +44,15 @@ import { completePendingWrite } from "./pending";
 import { type Library, type LoadedFaceset, readLibrary } from "./read";
 import { faceKey } from "./write";
 
-export type HandEditKind = "renamed" | "folder-deleted" | "folder-dismissed" | "crop-deleted" | "face-removed" | "manifest-deleted" | "folder-restored";
+export type HandEditKind =
+  | "renamed"
+  | "folder-deleted"
+  | "folder-dismissed"
+  | "set-manifest-deleted"
+  | "crop-deleted"
+  | "face-removed"
+  | "manifest-deleted"
+  | "folder-restored";
 
 /** One hand edit found on disk (the `handEdits` of `curate status --json`). */
 export interface HandEdit {
@@ -173,6 +181,10 @@ interface SyncPlan {
   manifest: LibraryManifest | undefined;
 }
 
+const exists = async (p: string) => (await lstat(p).catch(() => undefined)) !== undefined;
+/** The set folder is there but its manifest is not. */
+const onlyManifestGone = async (dir: string) => (await exists(dir)) && !(await exists(path.join(dir, MANIFEST_FILE)));
+
 const cropExists = async (set: LoadedFaceset, face: FacesetFace) =>
   (await lstat(path.join(set.dir, face.crop)).catch(() => undefined)) !== undefined;
 
@@ -265,6 +277,14 @@ export async function planSync(library: Library, by: string): Promise<SyncPlan> 
       if (dismissedFolder !== undefined) {
         edit("folder-dismissed", ls.name, `${ls.folder} moved to ${DISMISSED_FOLDER}/ by hand: dismissed`);
         ls.folder = `${DISMISSED_FOLDER}/${dismissedFolder}`;
+      } else if (await onlyManifestGone(path.join(library.dir, ls.folder))) {
+        // The folder is there, its manifest is not: the set cannot be read, so it is dismissed where it lies.
+        edit(
+          "set-manifest-deleted",
+          ls.name,
+          `${ls.folder}/${MANIFEST_FILE} deleted by hand: dismissed (its ${ls.faces.length} faces stay known and are never re-discovered; put the manifest back to restore it)`,
+          ls.faces,
+        );
       } else {
         edit("folder-deleted", ls.name, `folder ${ls.folder} deleted by hand: dismissed (its ${ls.faces.length} faces stay known and are never re-discovered)`, ls.faces);
         ls.folderDeleted = true;

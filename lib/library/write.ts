@@ -21,6 +21,7 @@ import {
   type FacesetEntry,
   type FacesetFace,
   type FacesetManifest,
+  faceKey,
   facesetManifestJson,
   facesetName,
   type FacesetOrigin,
@@ -77,13 +78,7 @@ export interface AppendResult {
   warnings: string[];
 }
 
-/**
- * Identity of a face across runs: its face_id when recorded, otherwise source file (sha256, else path) + bbox.
- * [Note: face ids] face ids are deterministic from file hash + box, so the two forms agree on the same data.
- */
-export function faceKey(face: FacesetFace): string {
-  return face.faceId ?? `${face.sourceSha256 ?? face.source}|${face.bbox.join(",")}`;
-}
+export { faceKey }; // defined beside the records (manifest.ts), so the reader can use it too
 
 /** Where a new set is assembled before it is renamed to its real name: `.faceset_NNN.tmp-<pid>` (see temp.ts). */
 export function tempFacesetFolder(libraryDir: string, number: number): string {
