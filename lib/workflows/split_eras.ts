@@ -14,6 +14,7 @@ import path from "node:path";
 import { datedSetFaces, storeFaceLookup } from "../identity/set_faces";
 import { type Era, eraDate, eraSplitWhy, type EraSplit, type EraSplitMode, splitEras } from "../identity/eras";
 import { LibraryError } from "../library/errors";
+import { syncLedger } from "../library/reconcile";
 import { claimedFacesetNumber, type FacesetFace, facesetName, thinEraName } from "../library/manifest";
 import { cropPath, type Library, type LoadedFaceset, nextFacesetNumber, THIN_FOLDER } from "../library/read";
 import { addFacesets, faceKey, faceKeySignature, type NewFace, type NewFaceset } from "../library/write";
@@ -197,6 +198,11 @@ async function splitErasLocked(options: SplitErasWorkflowOptions): Promise<Split
     dated: split.dated,
     eras: outcomes,
   };
+  if (status === "already-split" && !run.dryRun) {
+    // The eras are in the library (an earlier run's, or a killed run's that the lock completed): the ledger
+    // records them as the run that made them would have (lib/library/reconcile.ts).
+    await syncLedger(libraryDir, { by: run.kind });
+  }
   if (status !== "split") return { status, message, record: endRun(record), split, written: [], warnings };
 
   const detectorSha256 = await latestDetectorSha256(store);
