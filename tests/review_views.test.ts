@@ -1,14 +1,15 @@
 /**
- * The review page's view models without a browser or a store (lib/review/leftovers.ts, view.ts): leftovers from
- * the latest discovery record of each source, faces now in a set left out, missed clusters largest first with why,
- * singletons and gated faces in the rest (with the run's nearest set when there is no store); runs newest first.
+ * The review page's view models without a browser, on hand-written run records and a small real store
+ * (lib/review/leftovers.ts, view.ts): leftovers from the latest discovery record of each source, faces now in a set
+ * left out, clusters that made no set largest first with the report's why, singletons and gated faces in the rest
+ * with their nearest set; runs newest first; sets farthest from the centroid first.
  */
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, expect, test } from "vitest";
-import { readLibrary } from "../lib/mod";
-import { buildLeftoversView, buildRunsView, buildSetsView } from "../lib/review/mod";
+import { DEFAULT_CONFIG, FaceStore, type FileOutcome, readLibrary } from "../lib/mod";
+import { buildLeftoversView, buildRunsView, buildSetsView, readStoreSnapshot } from "../lib/review/mod";
 
 const root = mkdtempSync(path.join(tmpdir(), "facesets-review-views-"));
 const library = path.join(root, "library");
@@ -39,6 +40,7 @@ const record = (runId: string, source: string, clusters: object[], faces: object
   command: "cluster-osrc",
   dryRun: false,
   source,
+  config: DEFAULT_CONFIG,
   counts: { faces: faces.length, newSets: 1 },
   clusters,
   faces,
@@ -75,26 +77,71 @@ writeFileSync(
 );
 writeFileSync(path.join(library, "manifest.json"), JSON.stringify({ facesets: [{ name: "faceset_001", count: 3, origin: "discovered" }] }));
 
+// The store: 4-d unit embeddings. faceset_001's faces point along x; the rest lie further from it, by design.
+const STORE = path.join(root, "store.duckdb");
+const unit = (v: number[]) => {
+  const n = Math.hypot(...v);
+  return Float32Array.from(v.map((x) => x / n));
+};
+const EMBEDDINGS: Record<string, number[]> = {
+  kept1: [1, 0.1, 0, 0], kept2: [1, -0.1, 0, 0], pair2: [1, 0, 0.1, 0], pair1: [1, 0, 0.5, 0], lone: [1, 0, 0, 0.3],
+  m1: [0.2, 1, 0, 0], m2: [0.2, 1, 0.1, 0], m3: [0.2, 1, -0.1, 0], m4: [0.2, 1, 0, 0.1],
+  o1: [0, 0, 1, 0.1], o2: [0, 0.1, 1, 0], o3: [0, -0.1, 1, 0],
+  old1: [0, 0, 0, 1], old2: [0.1, 0, 0, 1],
+};
+async function writeStore(): Promise<void> {
+  const store = await FaceStore.open(STORE);
+  try {
+    const runId = await store.beginRun({ command: "test", config: {}, detectorSha256: null, recognizerSha256: "test-recognizer" });
+    const outcomes: FileOutcome[] = Object.entries(EMBEDDINGS).map(([id, v], i) => ({
+      path: `/photos/${id}.jpg`,
+      sha256: `${String(i).padStart(2, "0")}${"0".repeat(62)}`,
+      size: 1,
+      mtimeMs: 0,
+      status: "ok",
+      width: 200,
+      height: 200,
+      faces: [{ faceId: id, bbox: [0, 0, 100, 100], kps: null, detScore: 0.9, faceShortPx: 100, blur: 50, detSizePx: 640, embedding: unit(v) }],
+      recognizerSha256: "test-recognizer",
+    }));
+    await store.commitBatch(runId, outcomes);
+    await store.finishRun(runId, {});
+  } finally {
+    await store.close();
+  }
+}
+
 const ids: string[] = [];
 const register = () => String(ids.push("x"));
 
 describe("buildLeftoversView", () => {
   test("the latest discovery run of each source; faces now in a set left out; clusters largest first with why; the rest", async () => {
-    const view = await buildLeftoversView(await readLibrary(library, { checkCrops: false }), undefined, register);
+    await writeStore();
+    const { snapshot } = await readStoreSnapshot(STORE);
+    const view = await buildLeftoversView(await readLibrary(library, { checkCrops: false }), snapshot, register);
     expect(view.runs.map((r) => r.runId)).toEqual(["20261202T000000000Z-00-bbbbbb", "20261203T000000000Z-00-cccccc"]);
-    expect(view.clusters.map((c) => [c.key, c.faces.map((f) => f.faceId)])).toEqual([
+    // Members nearest their cluster's centroid first (m1 is the centre of m1..m4).
+    expect(view.clusters.map((c) => [c.key, c.faces.map((f) => f.faceId).sort()])).toEqual([
       ["20261202T000000000Z-00-bbbbbb#1", ["m1", "m2", "m3", "m4"]],
       ["20261203T000000000Z-00-cccccc#0", ["o1", "o2", "o3"]],
     ]);
-    expect(view.clusters[0]!.why).toBe("3 distinct photos < 6; 1 gated");
-    // pair2 went into a set, so cluster 3 has one leftover face: a singleton, in the rest with the gated one.
-    expect(view.rest.map((f) => [f.faceId, f.fate, f.nearestSet, f.nearestCosDist])).toEqual([
-      ["lone", "gated", "faceset_001", 0.6],
-      ["pair1", "small-cluster", "faceset_001", 0.7],
+    expect(view.clusters[0]!.faces[0]!.faceId).toBe("m1");
+    expect(view.clusters[0]!.why).toBe("3 distinct photos < identity.minUniqueSources 6 (after 1 gated)");
+    expect(view.clusters[0]!.nearestSet).toBe("faceset_001");
+    // pair2 went into a set, so cluster 3 has one face left: a singleton, in the rest with the gated one, nearest first.
+    expect(view.rest.map((f) => [f.faceId, f.fate, f.nearestSet])).toEqual([
+      ["lone", "gated", "faceset_001"],
+      ["pair1", "small-cluster", "faceset_001"],
     ]);
+    expect(view.rest[0]!.nearestCosDist!).toBeLessThan(view.rest[1]!.nearestCosDist!);
     expect(view.rest[0]!.reasons).toEqual(["face_short 50 < 90"]);
-    expect(view.notes.join("\n")).toContain("without the store");
     expect(view.notes.join("\n")).toContain("20261205T000000000Z-00-eeeeee.json");
+  });
+
+  test("without the store: nothing to compare with, said so", async () => {
+    const view = await buildLeftoversView(await readLibrary(library, { checkCrops: false }), undefined, register);
+    expect(view.clusters).toEqual([]);
+    expect(view.notes.join("\n")).toContain("leftovers need the face store");
   });
 });
 

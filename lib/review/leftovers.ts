@@ -1,14 +1,14 @@
 /**
  * The Leftovers page: faces of the latest discovery runs (the newest cluster-osrc or refine record per source
- * folder) that are in no set now. Clusters that missed the minimum come first (largest first, with why), then the
- * rest (singletons, gated faces and outliers of kept clusters, export-gated faces), each with its nearest set now.
- *
- * TODO(review): computed here from the run records because no shared leftovers function was on main when this was
- * written (issue 15 item 3 builds one for the report); switch to it once it lands, so the page and the report agree.
+ * folder) that are in no set now. The clusters that made no set come from planLeftovers (lib/identity/leftovers.ts,
+ * the report's and the notebook's Leftovers), so the page says the same why and nearest set as the report; then the
+ * rest (singletons, gated faces, outliers and export-gated faces of clusters that made a set), each with its own
+ * nearest set. Faces a set holds now (put there by extend, a merge, a set made from leftovers...) are left out.
  */
-import { unitMean } from "../cluster/vectors";
 import { type Identity, libraryFaceOwners, libraryIdentities, nearestIdentity } from "../identity/centroids";
 import type { ClusterOutcome, FaceDecision, FaceFate } from "../identity/discover";
+import { planLeftovers } from "../identity/leftovers";
+import type { RunConfig } from "../config";
 import type { Library } from "../library/read";
 import { listRunRecords, readRunRecordJson } from "../library/runs";
 import type { Register, StoreSnapshot } from "./view";
@@ -17,13 +17,13 @@ import type { Register, StoreSnapshot } from "./view";
 const LEFTOVER_FATES: ReadonlySet<FaceFate> = new Set<FaceFate>(["small-cluster", "gated", "outlier", "export-gated"]);
 const DISCOVERY_KINDS: readonly string[] = ["cluster-osrc", "refine"];
 
-export interface LeftoverFace {
+export interface LeftoverFaceView {
   /** Store face id: what createSetFromFaces takes. */
   faceId: string;
   runId: string;
-  /** Thumbnail and source-photo ids (register); undefined when the store no longer holds the face. */
-  thumb?: string;
-  photo?: string;
+  /** Thumbnail and source-photo ids (register). */
+  thumb: string;
+  photo: string;
   source: string;
   fate: FaceFate;
   /** Failed gates, for gated and export-gated faces. */
@@ -36,16 +36,16 @@ export interface LeftoverFace {
   nearestCosDist: number | null;
 }
 
-export interface LeftoverCluster {
+export interface LeftoverClusterView {
   /** `<runId>#<cluster index>`. */
   key: string;
   runId: string;
   index: number;
-  /** Largest first. */
-  faces: LeftoverFace[];
+  /** Its faces still in no set, nearest to the cluster's centroid first. */
+  faces: LeftoverFaceView[];
   /** Distinct photos the run counted for the cluster (after gates and outliers). */
   photos: number;
-  /** Why it missed: the run's drop reason, and how many faces the gates and the outlier rule took. */
+  /** Why it made no set, naming the setting (clusterMissReason, as in the report). */
   why: string;
   nearestSet: string | null;
   nearestCosDist: number | null;
@@ -53,8 +53,10 @@ export interface LeftoverCluster {
 
 export interface LeftoversView {
   runs: { runId: string; kind: string; source: string; finishedAt: string }[];
-  clusters: LeftoverCluster[];
-  rest: LeftoverFace[];
+  /** Largest first. */
+  clusters: LeftoverClusterView[];
+  /** Nearest set first. */
+  rest: LeftoverFaceView[];
   notes: string[];
 }
 
@@ -64,6 +66,7 @@ interface DiscoveryRecordLike {
   source: string;
   finishedAt?: string;
   dryRun?: boolean;
+  config: RunConfig;
   clusters: ClusterOutcome[];
   faces: FaceDecision[];
 }
@@ -80,8 +83,8 @@ async function latestDiscoveryRecords(libraryDir: string, notes: string[]): Prom
       continue;
     }
     if (!DISCOVERY_KINDS.includes(r.kind ?? "") || r.dryRun) continue;
-    if (typeof r.source !== "string" || !Array.isArray(r.faces) || !Array.isArray(r.clusters)) {
-      notes.push(`${file}: a ${r.kind} record without source, faces or clusters; left out`);
+    if (typeof r.source !== "string" || !Array.isArray(r.faces) || !Array.isArray(r.clusters) || typeof r.config !== "object") {
+      notes.push(`${file}: a ${r.kind} record without source, config, faces or clusters; left out`);
       continue;
     }
     bySource.set(r.source, r as DiscoveryRecordLike); // files sort by run id, which sorts by time: the last wins
@@ -94,14 +97,6 @@ function nearest(vector: Float32Array, identities: readonly Identity[]): { set: 
   return hit ? { set: hit.identity.name, dist: hit.cosDist } : { set: null, dist: null };
 }
 
-function whyMissed(outcome: ClusterOutcome | undefined): string {
-  if (!outcome) return "cluster not in the record";
-  const parts = [outcome.dropReason ?? (outcome.kept ? "kept" : "not kept")];
-  if (outcome.gated > 0) parts.push(`${outcome.gated} gated`);
-  if (outcome.outliers > 0) parts.push(`${outcome.outliers} outlier${outcome.outliers === 1 ? "" : "s"}`);
-  return parts.join("; ");
-}
-
 export async function buildLeftoversView(
   library: Library,
   snapshot: StoreSnapshot | undefined,
@@ -109,33 +104,33 @@ export async function buildLeftoversView(
 ): Promise<LeftoversView> {
   const notes: string[] = [];
   const records = await latestDiscoveryRecords(library.dir, notes);
+  const runs = records.map((r) => ({ runId: r.runId, kind: r.kind, source: r.source, finishedAt: r.finishedAt ?? "" }));
   if (records.length === 0) notes.push("no cluster-osrc or refine run record in this library yet");
-  if (!snapshot) notes.push("without the store, leftovers have no thumbnails and no current nearest set");
+  if (!snapshot) {
+    notes.push("leftovers need the face store (--store): their embeddings give the nearest set, their photos the thumbnails");
+    return { runs, clusters: [], rest: [], notes };
+  }
 
   // Faces held by a set now, by face id (manifests) and by the store match (sets without face ids).
   const inSet = new Set<string>();
   for (const set of library.sets.values()) for (const f of set.manifest.faces) if (f.faceId) inSet.add(f.faceId);
-  const identities = snapshot ? libraryIdentities(library, snapshot.index, snapshot.dim) : [];
-  if (snapshot) for (const id of libraryFaceOwners(library, snapshot.index).keys()) inSet.add(id);
+  for (const id of libraryFaceOwners(library, snapshot.index).keys()) inSet.add(id);
+  const identities = libraryIdentities(library, snapshot.index, snapshot.dim);
 
   const seen = new Set<string>();
-  const clusterFaces = new Map<string, LeftoverFace[]>();
-  const rest: LeftoverFace[] = [];
-  const outcomes = new Map<string, { runId: string; outcome: ClusterOutcome }>();
-  // Newest run first, so a face seen by two runs (overlapping sources) is shown as the newest one decided it.
+  const clusters: LeftoverClusterView[] = [];
+  const rest: LeftoverFaceView[] = [];
+  let missing = 0;
+  // Newest run first, so a face two runs saw (overlapping sources) is shown as the newest one decided it.
   for (const record of [...records].reverse()) {
-    for (const o of record.clusters) outcomes.set(`${record.runId}#${o.index}`, { runId: record.runId, outcome: o });
-    for (const d of record.faces) {
-      if (!LEFTOVER_FATES.has(d.fate) || inSet.has(d.faceId) || seen.has(d.faceId)) continue;
-      seen.add(d.faceId);
-      const row = snapshot?.index.byId(d.faceId);
-      const near = row ? nearest(row.embedding, identities) : { set: d.nearestIdentity, dist: d.nearestCosDist };
-      const face: LeftoverFace = {
+    const view = (d: FaceDecision, near: { set: string | null; dist: number | null }): LeftoverFaceView => {
+      const row = snapshot.index.byId(d.faceId)!;
+      return {
         faceId: d.faceId,
         runId: record.runId,
-        thumb: row ? register({ kind: "store-face", row }) : undefined,
-        photo: row ? register({ kind: "photo", source: row.path, bbox: row.bbox }) : undefined,
-        source: row?.path ?? d.path,
+        thumb: register({ kind: "store-face", row }),
+        photo: register({ kind: "photo", source: row.path, bbox: row.bbox }),
+        source: row.path,
         fate: d.fate,
         reasons: d.reasons ?? [],
         faceShortPx: d.faceShortPx,
@@ -144,45 +139,40 @@ export async function buildLeftoversView(
         nearestSet: near.set,
         nearestCosDist: near.dist,
       };
-      const key = `${record.runId}#${d.cluster}`;
-      const outcome = d.cluster === undefined ? undefined : record.clusters.find((c) => c.index === d.cluster);
-      if (outcome && !outcome.kept) {
-        const list = clusterFaces.get(key);
-        if (list) list.push(face);
-        else clusterFaces.set(key, [face]);
-      } else rest.push(face);
+    };
+    const leftover = record.faces.filter((d) => LEFTOVER_FATES.has(d.fate) && !inSet.has(d.faceId) && !seen.has(d.faceId));
+    const embeddings = new Map<string, Float32Array>();
+    for (const d of leftover) {
+      const row = snapshot.index.byId(d.faceId);
+      if (row) embeddings.set(d.faceId, row.embedding);
+      else missing++;
+    }
+    const decisions = new Map(leftover.map((d) => [d.faceId, d]));
+    const shown = new Set<string>();
+    const plan = planLeftovers({ clusters: record.clusters, faces: leftover, config: record.config, embeddings, dim: snapshot.dim, identities });
+    for (const c of plan.clusters) {
+      if (c.members.length < 2) continue; // one face left of it (the others are in sets now): a singleton, in the rest
+      const faces = c.members.map((m) => view(decisions.get(m.faceId)!, nearest(embeddings.get(m.faceId)!, identities)));
+      for (const f of faces) shown.add(f.faceId);
+      clusters.push({
+        key: `${record.runId}#${c.cluster}`,
+        runId: record.runId,
+        index: c.cluster,
+        faces,
+        photos: c.uniqueSources,
+        why: c.why,
+        nearestSet: c.nearestSet,
+        nearestCosDist: c.nearestCosDist,
+      });
+    }
+    for (const d of leftover) {
+      seen.add(d.faceId);
+      if (shown.has(d.faceId) || !embeddings.has(d.faceId)) continue;
+      rest.push(view(d, nearest(embeddings.get(d.faceId)!, identities)));
     }
   }
-
-  const clusters: LeftoverCluster[] = [];
-  for (const [key, faces] of clusterFaces) {
-    if (faces.length < 2) {
-      rest.push(...faces); // a cluster of one face is a singleton: summarised with the rest
-      continue;
-    }
-    const { runId, outcome } = outcomes.get(key)!;
-    const vectors = faces.flatMap((f) => {
-      const row = snapshot?.index.byId(f.faceId);
-      return row ? [row.embedding] : [];
-    });
-    const near = snapshot && vectors.length > 0 ? nearest(unitMean(vectors, snapshot.dim), identities) : { set: null, dist: null };
-    clusters.push({
-      key,
-      runId,
-      index: outcome.index,
-      faces,
-      photos: outcome.uniqueSources,
-      why: whyMissed(outcome),
-      nearestSet: near.set,
-      nearestCosDist: near.dist,
-    });
-  }
+  if (missing > 0) notes.push(`${missing} leftover face(s) are no longer in the store (re-scanned since the run); not shown`);
   clusters.sort((a, b) => b.faces.length - a.faces.length || b.photos - a.photos || a.key.localeCompare(b.key));
   rest.sort((a, b) => (a.nearestCosDist ?? Infinity) - (b.nearestCosDist ?? Infinity) || a.faceId.localeCompare(b.faceId));
-  return {
-    runs: records.map((r) => ({ runId: r.runId, kind: r.kind, source: r.source, finishedAt: r.finishedAt ?? "" })),
-    clusters,
-    rest,
-    notes,
-  };
+  return { runs, clusters, rest, notes };
 }
