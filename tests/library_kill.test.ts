@@ -183,6 +183,7 @@ describe("real kills of library writes", needsFullSet(), () => {
     const reference = await checkScenario({
       pristine: base,
       args: merge,
+      cropsListedAfterKill: true,
       kills: [
         { at: "curate:snapshot-taken", signal: "SIGKILL", says: /an interrupted curate merge was rolled back/ },
         { at: "curate:applied", signal: "SIGKILL", says: /an interrupted curate merge was rolled back/ },
