@@ -70,7 +70,9 @@ async function checkScenario(s: Scenario): Promise<Record<string, unknown>> {
   const reference = librarySnapshot(clean);
   expect(leftovers(reference)).toEqual([]);
 
-  for (const kill of s.kills) {
+  // Each kill works on its own copy of the library, so two run side by side (two cores); failures are reported
+  // after both lanes ended, so no child outlives the test.
+  const one = async (kill: Kill) => {
     const where = `${kill.signal} at ${kill.at}`;
     const lib = freshCopy(s.pristine);
     const before = librarySnapshot(lib);
@@ -96,7 +98,12 @@ async function checkScenario(s: Scenario): Promise<Record<string, unknown>> {
       expect(notes, `${where}: the re-run says what it cleaned up or completed`).toMatch(kill.says);
     }
     expect(librarySnapshot(lib), `${where}: the library after kill + re-run`).toEqual(reference);
-  }
+  };
+  const lanes = [0, 1].map(async (lane) => {
+    for (const [i, kill] of s.kills.entries()) if (i % 2 === lane) await one(kill);
+  });
+  const failed = (await Promise.allSettled(lanes)).find((r) => r.status === "rejected");
+  if (failed) throw (failed as PromiseRejectedResult).reason;
   return reference;
 }
 
