@@ -83,7 +83,8 @@ export async function contactSheet(tiles: readonly (string | SheetTile)[], optio
     },
   })
     .composite(layers)
-    .png()
+    // A 256-colour palette: a sheet is looked at, not measured, and write-ups in git stay a few MB, not tens.
+    .png({ palette: true, quality: 90, effort: 7 })
     .toBuffer();
   return new Uint8Array(sheet.buffer, sheet.byteOffset, sheet.length);
 }

@@ -213,7 +213,8 @@ export function discoveryReportMarkdown(input: DiscoveryReportInput): string {
       ...settings.flatMap((x) => ["--set", x]), "--set", `identity.clusterMaxCosDist=${id.clusterMaxCosDist}`, "--dry-run",
     ]) +
     "\n```");
-  out.push(`The command of this run:\n\n\`\`\`sh\n${r.command}\n\`\`\``);
+  // Records name the command as its deno task (`cluster-osrc --source ...`), shell-quoted since the quoting existed.
+  out.push(`The command of this run:\n\n\`\`\`sh\nnpx deno task ${r.command}\n\`\`\``);
   return out.join("\n\n") + "\n";
 }
 
