@@ -302,18 +302,7 @@ export function applyConfigSettings(config: RunConfig, settings: readonly string
  */
 export async function readConfigFile(path?: string, settings: readonly string[] = []): Promise<RunConfig> {
   if (path === undefined) return applyConfigSettings(resolveConfig(), settings);
-  const { readFile } = await import("node:fs/promises");
-  let text: string;
-  try {
-    text = await readFile(path, "utf8");
-  } catch (err) {
-    throw new ConfigError(`${path}: cannot read config (${(err as NodeJS.ErrnoException).code ?? err})`);
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (err) {
-    throw new ConfigError(`${path}: not valid JSON (${(err as Error).message})`);
-  }
+  const { readJsonFile } = await import("./util/json");
+  const json = await readJsonFile(path, (message) => new ConfigError(message), { what: "config" });
   return applyConfigSettings(resolveConfig(json, path), settings);
 }

@@ -1,6 +1,8 @@
 /**
- * facesets: the one import surface for scripts, notebooks and tests.
- * Data flows one way: files -> face records -> identities -> exports -> reports.
+ * facesets: the pipeline, the import surface for scripts, notebooks and tests. The command line's pieces are in
+ * lib/cli/mod.ts and the benches in lib/bench/mod.ts (scripts import those themselves); the review page in
+ * lib/review/mod.ts. Data flows one way: photos -> face records -> clusters -> identities -> library -> reports
+ * (README "Layout").
  */
 export * from "./types";
 export * from "./config";
@@ -31,22 +33,13 @@ export * from "./util/atomic";
 export * from "./util/stopwatch";
 export * from "./util/round";
 export * from "./util/text";
+export * from "./util/json";
 export * from "./util/pause";
 export * from "./util/process";
 export * from "./util/shell";
 export * from "./util/shorten";
 
-export * from "./cli/errors";
-export * from "./cli/progress";
-export * from "./cli/engine";
-export * from "./cli/table";
-export * from "./cli/args";
-export * from "./cli/library_command";
-export * from "./cli/discovery_print";
-export * from "./cli/scan_command";
-export * from "./cli/curate_command";
 export * from "./util/prefetch";
-export * from "./bench/engine_bench";
 
 export * from "./scan/walk";
 export * from "./scan/scan";
@@ -55,15 +48,9 @@ export * from "./store/mod";
 export * from "./interop/mod";
 export * from "./cluster/mod";
 export * from "./identity/mod";
-export * from "./bench/cluster_bench";
-export * from "./bench/scan_bench";
-export * from "./bench/large_bench";
-export * from "./bench/sharpness_bench";
 export * from "./library/mod";
 export * from "./export/mod";
 export * from "./curation/mod";
 export * from "./workflows/mod";
 export * from "./labels/mod";
 export * from "./report/mod";
-export * from "./bench/labelled_bench";
-export * from "./bench/parity_bench";

@@ -3,21 +3,16 @@
  */
 import { mkdirSync } from "node:fs";
 import { basename, extname, join } from "node:path";
+import { analysisToJson, drawDetections, ImageLoadError, loadImage, readConfigFile, savePng } from "../lib/mod";
 import {
-  analysisToJson,
   CONFIG_OPTION,
-  drawDetections,
   HELP_PRINTED,
-  ImageLoadError,
   JSON_OPTION,
-  loadImage,
   openEngineFromModelsDir,
   parseCommandArgs,
-  readConfigFile,
   runMain,
-  savePng,
   UsageError,
-} from "../lib/mod";
+} from "../lib/cli/mod";
 
 const USAGE = `usage: deno task analyze [--models DIR] [--json] [--draw OUT_DIR] [--config FILE] [--set KEY=VALUE]... [--no-second-pass] IMAGE...
 

@@ -5,28 +5,26 @@
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { DEFAULT_MIN_SAMPLES, IMAGE_EXTENSIONS, LINKAGES, readConfigFile, thresholdRange } from "../lib/mod";
+import {
+  CONFIG_OPTION,
+  HELP_PRINTED,
+  openEngineFromModelsDir,
+  parseCommandArgs,
+  runMain,
+  textTable,
+  UsageError,
+} from "../lib/cli/mod";
 import {
   benchClustering,
   benchEngine,
   benchLabelled,
   benchLarge,
+  benchReview,
   benchScan,
   benchSharpness,
-  CONFIG_OPTION,
-  DEFAULT_MIN_SAMPLES,
-  HELP_PRINTED,
-  IMAGE_EXTENSIONS,
-  LINKAGES,
   makeLargePhotos,
-  openEngineFromModelsDir,
-  parseCommandArgs,
-  readConfigFile,
-  runMain,
-  textTable,
-  thresholdRange,
-  UsageError,
-} from "../lib/mod";
-import { benchReview } from "../lib/bench/review_bench";
+} from "../lib/bench/mod";
 
 const USAGE = `usage: deno task bench [--models DIR] [--images DIR] [--limit N] [--repeats N] [--config FILE] [--set KEY=VALUE]...
                         [--labels CSV]... [--large N] [--skip-scan] [--skip-large] [--skip-sharpness] [--skip-cluster]

@@ -2,10 +2,8 @@
  * deno task build-folders — turn hand-sorted person folders into face sets.
  */
 import path from "node:path";
+import { buildFolders, buildFoldersWhy, type BuildFoldersResult, shellCommand } from "../lib/mod";
 import {
-  buildFolders,
-  buildFoldersWhy,
-  type BuildFoldersResult,
   DEFAULT_STORE_PATH,
   HELP_PRINTED,
   LIBRARY_COMMAND_OPTIONS,
@@ -17,8 +15,7 @@ import {
   SCAN_FIRST_OPTIONS,
   scanFirstUsage,
   textTable,
-  shellCommand,
-} from "../lib/mod";
+} from "../lib/cli/mod";
 
 const USAGE = `usage: deno task build-folders --folders DIR --library DIR [--scan [--models DIR]] [--store PATH] [--config FILE] [--set KEY=VALUE]... [--dry-run] [--json]
 

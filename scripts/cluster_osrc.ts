@@ -1,8 +1,8 @@
 /**
  * deno task cluster-osrc — discover new identities in a mixed bucket and add them as new face sets.
  */
+import { clusterOsrc, shellCommand } from "../lib/mod";
 import {
-  clusterOsrc,
   DEFAULT_STORE_PATH,
   HELP_PRINTED,
   LIBRARY_COMMAND_OPTIONS,
@@ -14,8 +14,7 @@ import {
   runMain,
   SCAN_FIRST_OPTIONS,
   scanFirstUsage,
-  shellCommand,
-} from "../lib/mod";
+} from "../lib/cli/mod";
 
 const USAGE = `usage: deno task cluster-osrc --source DIR --library DIR [--extend] [--scan [--models DIR]] [--store PATH] [--config FILE] [--set KEY=VALUE]... [--dry-run] [--json]
 

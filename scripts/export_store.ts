@@ -3,8 +3,15 @@
  */
 import { existsSync, statSync } from "node:fs";
 import path from "node:path";
-import { DEFAULT_STORE_PATH, HELP_PRINTED, parseCommandArgs, requireOnePositional, STORE_OPTION } from "../lib/cli/args";
-import { runMain, UsageError } from "../lib/cli/errors";
+import {
+  DEFAULT_STORE_PATH,
+  HELP_PRINTED,
+  parseCommandArgs,
+  requireOnePositional,
+  runMain,
+  STORE_OPTION,
+  UsageError,
+} from "../lib/cli/mod";
 import {
   exportStoreNpz,
   exportStoreParquet,

@@ -1,9 +1,9 @@
 /**
  * deno task extend — add a folder's faces to the existing face sets they belong to.
  */
+import { extend, shellCommand } from "../lib/mod";
 import {
   DEFAULT_STORE_PATH,
-  extend,
   HELP_PRINTED,
   LIBRARY_COMMAND_OPTIONS,
   parseCommandArgs,
@@ -15,8 +15,7 @@ import {
   runMain,
   SCAN_FIRST_OPTIONS,
   scanFirstUsage,
-  shellCommand,
-} from "../lib/mod";
+} from "../lib/cli/mod";
 
 const USAGE = `usage: deno task extend --source DIR --library DIR [--scan [--models DIR]] [--store PATH] [--config FILE] [--set KEY=VALUE]... [--dry-run] [--json]
 

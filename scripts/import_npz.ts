@@ -3,11 +3,21 @@
  * The key mapping is documented once, in lib/interop/import.ts ([Note: npz key mapping]), and in USAGE below.
  */
 import { existsSync } from "node:fs";
-import { DEFAULT_STORE_PATH, HELP_PRINTED, JSON_OPTION, parseCommandArgs, requireOnePositional, STORE_OPTION } from "../lib/cli/args";
-import { runMain, UsageError } from "../lib/cli/errors";
-import { FILES, Progress } from "../lib/cli/progress";
+import {
+  DEFAULT_STORE_PATH,
+  FILES,
+  HELP_PRINTED,
+  JSON_OPTION,
+  parseCommandArgs,
+  Progress,
+  requireOnePositional,
+  runMain,
+  STORE_OPTION,
+  UsageError,
+} from "../lib/cli/mod";
 import { importNpz } from "../lib/interop/mod";
 import { withFaceStore } from "../lib/store/mod";
+import { isSha256Hex } from "../lib/util/hash";
 import { shellCommand } from "../lib/util/shell";
 
 /** Refused rows listed on stderr before the rest are summarised by count. */
@@ -53,7 +63,7 @@ async function main(): Promise<number> {
   const file = requireOnePositional(positionals, "FILE");
   if (!existsSync(file)) throw new UsageError(`${file} does not exist`);
   const recognizer = values["recognizer-sha256"]?.toLowerCase();
-  if (recognizer !== undefined && !/^[0-9a-f]{64}$/.test(recognizer)) {
+  if (recognizer !== undefined && !isSha256Hex(recognizer)) {
     throw new UsageError(`--recognizer-sha256 must be 64 hex chars, got ${JSON.stringify(values["recognizer-sha256"])}`);
   }
 

@@ -19,7 +19,7 @@ import {
   resolveModelsDir,
 } from "../lib/models/pack";
 import { DownloadError, ensurePack, errorReason } from "../lib/models/install";
-import { downloadProgress } from "../lib/cli/progress";
+import { downloadProgress } from "../lib/cli/mod";
 
 const USAGE = `usage: deno task models [--pack NAME] [--dir DIR] [--zip FILE] [--force] [--help]
 

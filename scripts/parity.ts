@@ -5,20 +5,9 @@
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import {
-  DEFAULT_CONFIG,
-  FaceEngine,
-  FILES,
-  HELP_PRINTED,
-  measureParity,
-  type ParityFigures,
-  parseCommandArgs,
-  Progress,
-  readGoldenSet,
-  runMain,
-  textTable,
-  UsageError,
-} from "../lib/mod";
+import { DEFAULT_CONFIG, FaceEngine } from "../lib/mod";
+import { FILES, HELP_PRINTED, parseCommandArgs, Progress, runMain, textTable, UsageError } from "../lib/cli/mod";
+import { measureParity, type ParityFigures, readGoldenSet } from "../lib/bench/mod";
 
 const ROOT = resolve(fileURLToPath(new URL("..", import.meta.url)));
 

@@ -1,21 +1,20 @@
 /**
  * deno task refine — cluster a folder's faces into fresh sets, without routing them to existing identities.
  */
+import { refine, shellCommand } from "../lib/mod";
 import {
   DEFAULT_STORE_PATH,
   HELP_PRINTED,
   LIBRARY_COMMAND_OPTIONS,
   parseCommandArgs,
   printDiscoveryPlan,
-  refine,
   requireFolder,
   requireOption,
   runLibraryWorkflow,
   runMain,
   SCAN_FIRST_OPTIONS,
   scanFirstUsage,
-  shellCommand,
-} from "../lib/mod";
+} from "../lib/cli/mod";
 
 const USAGE = `usage: deno task refine --library DIR --source DIR [--scan [--models DIR]] [--store PATH] [--config FILE] [--set KEY=VALUE]... [--dry-run] [--json]
 

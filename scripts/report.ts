@@ -1,15 +1,8 @@
 /**
  * deno task report — the write-up of a cluster-osrc run: markdown with figures, from its run record.
  */
-import {
-  HELP_PRINTED,
-  latestDiscoveryRecord,
-  parseCommandArgs,
-  requireExistingPath,
-  runMain,
-  UsageError,
-  writeDiscoveryReport,
-} from "../lib/mod";
+import { latestDiscoveryRecord, writeDiscoveryReport } from "../lib/mod";
+import { HELP_PRINTED, parseCommandArgs, requireExistingPath, runMain, UsageError } from "../lib/cli/mod";
 
 const USAGE = `usage: deno task report --run RUN_RECORD [--out DIR] [--labels CSV]
        deno task report --library DIR          (the library's latest cluster-osrc or refine run)

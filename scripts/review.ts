@@ -4,8 +4,8 @@
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import process from "node:process";
+import { DEFAULT_CONFIG } from "../lib/mod";
 import {
-  DEFAULT_CONFIG,
   DEFAULT_STORE_PATH,
   HELP_PRINTED,
   parseCommandArgs,
@@ -13,7 +13,7 @@ import {
   requireOption,
   runMain,
   UsageError,
-} from "../lib/mod";
+} from "../lib/cli/mod";
 import { startReviewServer } from "../lib/review/mod";
 import { curationApi } from "../lib/review/curation_api";
 

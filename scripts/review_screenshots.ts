@@ -4,7 +4,15 @@
  */
 import { mkdirSync } from "node:fs";
 import path from "node:path";
-import { DEFAULT_CONFIG, HELP_PRINTED, parseCommandArgs, requireExistingPath, requireFolder, requireOption, runMain } from "../lib/mod";
+import { DEFAULT_CONFIG } from "../lib/mod";
+import {
+  HELP_PRINTED,
+  parseCommandArgs,
+  requireExistingPath,
+  requireFolder,
+  requireOption,
+  runMain,
+} from "../lib/cli/mod";
 import { curationApi, loadReviewPage, openReviewBrowser, startReviewServer } from "../lib/review/mod";
 
 const USAGE = `usage: deno task review-screenshots --library DIR [--store PATH] [--out DIR] [--width PX] [--height PX]

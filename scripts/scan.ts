@@ -1,20 +1,19 @@
 /**
  * deno task scan — an incremental, crash-safe scan of a photo tree into the face store.
  */
+import { readConfigFile, shellCommand } from "../lib/mod";
 import {
   CONFIG_OPTION,
   DEFAULT_STORE_PATH,
   HELP_PRINTED,
   JSON_OPTION,
   parseCommandArgs,
-  readConfigFile,
   requireFolder,
   requireOption,
   runMain,
   scanWithProgress,
   STORE_OPTION,
-  shellCommand,
-} from "../lib/mod";
+} from "../lib/cli/mod";
 
 const USAGE = `usage: deno task scan --source DIR [--store PATH] [--models DIR] [--json] [--retry] [--strict]
 

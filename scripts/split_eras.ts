@@ -4,24 +4,26 @@
 import path from "node:path";
 import {
   checkEraSplitMode,
-  DEFAULT_STORE_PATH,
   ERA_SPLIT_MODES,
   facesetNumber,
+  readConfigFile,
+  splitErasWorkflow,
+  type SplitErasResult,
+  withFaceStore,
+  shellCommand,
+} from "../lib/mod";
+import {
+  DEFAULT_STORE_PATH,
   HELP_PRINTED,
   LIBRARY_COMMAND_OPTIONS,
   parseCommandArgs,
   printWarnings,
-  readConfigFile,
   requireExistingPath,
   requireOption,
   runMain,
-  splitErasWorkflow,
-  type SplitErasResult,
   textTable,
   UsageError,
-  withFaceStore,
-  shellCommand,
-} from "../lib/mod";
+} from "../lib/cli/mod";
 
 const USAGE = `usage: deno task split-eras --library DIR --faceset NNN [--store PATH] [--by ${ERA_SPLIT_MODES.join("|")}] [--config FILE] [--set KEY=VALUE]... [--dry-run] [--json]
 

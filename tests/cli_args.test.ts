@@ -12,7 +12,7 @@ import {
   requireOnePositional,
   requireOption,
   UsageError,
-} from "../lib/mod";
+} from "../lib/cli/mod";
 
 const OPTIONS = { source: { type: "string" }, ...LIBRARY_COMMAND_OPTIONS } as const;
 const USAGE = "usage: deno task demo --source DIR";

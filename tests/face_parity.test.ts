@@ -5,18 +5,15 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { DEFAULT_CONFIG, type DetectionConfig, FaceEngine, loadImage } from "../lib/mod";
 import {
-  DEFAULT_CONFIG,
-  type DetectionConfig,
-  FaceEngine,
   faceDifference,
-  loadImage,
   measureParity,
   pairFaces,
   type ParityBounds,
   type ParityFigures,
   parityViolations,
-} from "../lib/mod";
+} from "../lib/bench/mod";
 import {
   ANY_GOLDEN,
   ANY_TEST_DETECTOR,

@@ -18,13 +18,13 @@ import {
   IMAGE_EXTENSIONS,
   ImageLoadError,
   loadImage,
-  openEngineFromModelsDir,
   parseExifDate,
   readCaptureTime,
   scanTree,
   type ScanSummary,
   walkImages,
 } from "../lib/mod";
+import { openEngineFromModelsDir } from "../lib/cli/mod";
 import { FACES, MODELS, needs } from "./support/fixtures";
 import { denoChild, runScanScript, type ScanJson, storeRecords, treeFingerprint } from "./support/scan_tree";
 

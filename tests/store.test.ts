@@ -11,12 +11,12 @@ import {
   type FileOutcome,
   folderPrefixes,
   newRunId,
-  readFloatArrays,
   SCHEMA_VERSION,
   StoreError,
   StoreInUseError,
   StoreModelMismatchError,
 } from "../lib/store/mod";
+import { readFloatArrays } from "../lib/store/vectors";
 import { MIGRATIONS } from "../lib/store/schema";
 import { DETECTOR, DIM, fileOutcome, facesOfFile, OTHER_RECOGNIZER, RECOGNIZER, syntheticFace, unitVector } from "./support/store_fixtures";
 

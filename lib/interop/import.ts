@@ -29,7 +29,7 @@ import type { FaceInput, FileOutcome } from "../store/records";
 import { StoreError } from "../store/errors";
 import type { FaceStore } from "../store/store";
 import type { Landmarks5, Point } from "../types";
-import { sha256File } from "../util/hash";
+import { isSha256Hex, sha256File } from "../util/hash";
 import { npyElementCount, type NpyArray, NpyError, npyNumbers } from "./npy";
 import { readNpz } from "./npz";
 import { captureTimeText } from "./export";
@@ -154,7 +154,7 @@ export async function importNpz(store: FaceStore, npzPath: string, options: Impo
   if (!recognizerSha256) {
     throw new ImportNpzError(`${npzPath}: which recognizer made these embeddings? give --recognizer-sha256 (sha256 of its .onnx file)`);
   }
-  if (!/^[0-9a-f]{64}$/.test(recognizerSha256)) throw new ImportNpzError(`recognizer sha256 must be 64 lowercase hex chars, got ${JSON.stringify(recognizerSha256)}`);
+  if (!isSha256Hex(recognizerSha256)) throw new ImportNpzError(`recognizer sha256 must be 64 lowercase hex chars, got ${JSON.stringify(recognizerSha256)}`);
   await store.assertRecognizer(recognizerSha256, dim); // StoreModelMismatchError names both models
 
   const refused: RefusedRow[] = [];
@@ -198,7 +198,7 @@ export async function importNpz(store: FaceStore, npzPath: string, options: Impo
       continue;
     }
     const sha = c.sha256!;
-    if (!/^[0-9a-f]{64}$/.test(sha)) {
+    if (!isSha256Hex(sha)) {
       refuse(i, `sha256 ${JSON.stringify(sha)} is not 64 hex chars`);
       continue;
     }

@@ -18,6 +18,7 @@
  * name stays one set forever (as its id does).
  */
 import { mkdir, readFile } from "node:fs/promises";
+import { readJsonFile } from "../util/json";
 import path from "node:path";
 import { writeFileAtomic } from "../util/atomic";
 import { LibraryError } from "./errors";
@@ -212,15 +213,8 @@ async function readText(file: string): Promise<string | undefined> {
 /** The ledger of a library; undefined when it has none yet (the first library command that writes makes it). */
 export async function readLedger(libraryDir: string): Promise<Ledger | undefined> {
   const file = path.join(ledgerDir(libraryDir), LEDGER_SETS_FILE);
-  const text = await readText(file);
-  if (text === undefined) return undefined;
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (err) {
-    throw new LibraryError(`${file}: not valid JSON (${(err as Error).message.split("\n")[0]})`, file);
-  }
-  return parseLedger(json, file);
+  const json = await readJsonFile(file, (message) => new LibraryError(message, file), { missingOk: true });
+  return json === undefined ? undefined : parseLedger(json, file);
 }
 
 /** The committed decisions (seq <= lastSeq), oldest first; a line cut short or uncommitted is left out. */

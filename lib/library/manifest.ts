@@ -16,6 +16,7 @@
  */
 import type { BBox, Landmarks5 } from "../types";
 import { LibraryError } from "./errors";
+import { isSha256Hex } from "../util/hash";
 
 /** How a set came to be. */
 export type FacesetOrigin = "auto-cluster" | "hand-sorted" | "era-split" | "discovered";
@@ -270,7 +271,7 @@ class Checker {
 
   sha256(value: unknown, path: string): string {
     const s = this.string(value, path);
-    if (!/^[0-9a-f]{64}$/.test(s)) this.fail(path, `expected 64 lowercase hex digits, got ${describe(s)}`);
+    if (!isSha256Hex(s)) this.fail(path, `expected 64 lowercase hex digits, got ${describe(s)}`);
     return s;
   }
 
@@ -458,14 +459,4 @@ export function facesetManifestJson(m: FacesetManifest): JsonObject {
 /** The text written to disk: 2-space JSON with a final newline. */
 export function formatManifest(json: unknown): string {
   return JSON.stringify(json, null, 2) + "\n";
-}
-
-/** JSON.parse with a one-line error naming the file. */
-export function parseJsonText(text: string, file: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch (err) {
-    const message = String((err as Error).message ?? err).split("\n")[0];
-    throw new LibraryError(`${file}: not valid JSON (${message})`, file, "");
-  }
 }

@@ -2,9 +2,9 @@
  * Provenance of sets a facesets command made: `<set>/provenance.json`, written with the set and never changed.
  * The run that made a set is recorded beside it under `<library>/_runs/` (runs.ts).
  */
-import { readFile } from "node:fs/promises";
 import path from "node:path";
 import type { Library } from "./read";
+import { readJsonFile } from "../util/json";
 import { LibraryError } from "./errors";
 import { ledgerRetiredFaceIds } from "./ledger";
 
@@ -34,17 +34,7 @@ export function provenanceFile(provenance: SetProvenance): { name: string; data:
 /** The parsed provenance.json of the set in `setDir`; undefined when it has none (hand-made sets). */
 export async function readSetProvenance(setDir: string): Promise<unknown> {
   const file = path.join(setDir, PROVENANCE_FILE);
-  let text: string;
-  try {
-    text = await readFile(file, "utf8");
-  } catch {
-    return undefined;
-  }
-  try {
-    return JSON.parse(text);
-  } catch (err) {
-    throw new LibraryError(`${file}: not valid JSON (${(err as Error).message})`, file);
-  }
+  return await readJsonFile(file, (message) => new LibraryError(message, file), { missingOk: true });
 }
 
 /**

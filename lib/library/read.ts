@@ -1,6 +1,7 @@
-import { lstat, readdir, readFile, realpath, stat } from "node:fs/promises";
+import { lstat, readdir, realpath, stat } from "node:fs/promises";
 import path from "node:path";
 import { existsSync } from "node:fs";
+import { readJsonFile } from "../util/json";
 import { LibraryError } from "./errors";
 import { pendingFile } from "./pending";
 import { DISMISSED_FOLDER, type Ledger, readLedger } from "./ledger";
@@ -14,7 +15,6 @@ import {
   type LibraryManifest,
   MANIFEST_FILE,
   parseFacesetManifest,
-  parseJsonText,
   parseLibraryManifest,
   thinEraName,
 } from "./manifest";
@@ -62,22 +62,14 @@ export interface Library {
   dismissed: Map<number, string>;
 }
 
-/** Read and validate a JSON file; undefined when it does not exist. */
-export async function readJsonFile(file: string): Promise<unknown | undefined> {
-  let text: string;
-  try {
-    text = await readFile(file, "utf8");
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === "ENOENT") return undefined;
-    throw new LibraryError(`${file}: cannot read (${code ?? err})`, file);
-  }
-  return parseJsonText(text, file);
+/** A library JSON file; undefined when it does not exist. Errors are LibraryErrors about the file's top level. */
+export async function readLibraryJson(file: string): Promise<unknown | undefined> {
+  return await readJsonFile(file, (message) => new LibraryError(message, file, ""), { missingOk: true });
 }
 
 /** Read one set manifest file (undefined when absent). */
 export async function readFacesetManifest(file: string): Promise<FacesetManifest | undefined> {
-  const json = await readJsonFile(file);
+  const json = await readLibraryJson(file);
   return json === undefined ? undefined : parseFacesetManifest(json, file);
 }
 
@@ -215,7 +207,7 @@ async function loadSets(
 export async function readLibrary(dir: string, options: ReadLibraryOptions = {}): Promise<Library> {
   const { checkCrops = true } = options;
   const manifestFile = path.join(dir, MANIFEST_FILE);
-  const json = await readJsonFile(manifestFile);
+  const json = await readLibraryJson(manifestFile);
   const manifest = json === undefined ? { facesets: [], thinEras: [] } : parseLibraryManifest(json, manifestFile);
   const library: Library = {
     dir,

@@ -6,6 +6,7 @@
 import { mkdir, readdir, readFile } from "node:fs/promises";
 import path from "node:path";
 import { writeFileAtomic } from "../util/atomic";
+import { readJsonFile } from "../util/json";
 
 export const RUNS_FOLDER = "_runs";
 
@@ -32,17 +33,7 @@ export async function listRunRecords(libraryDir: string): Promise<string[]> {
 
 /** The parsed JSON of a run record file; RunRecordError when it cannot be read or parsed. */
 export async function readRunRecordJson(file: string): Promise<unknown> {
-  let text: string;
-  try {
-    text = await readFile(file, "utf8");
-  } catch (err) {
-    throw new RunRecordError(`${file}: cannot read run record (${(err as NodeJS.ErrnoException).code ?? err})`);
-  }
-  try {
-    return JSON.parse(text);
-  } catch (err) {
-    throw new RunRecordError(`${file}: not valid JSON (${(err as Error).message})`);
-  }
+  return await readJsonFile(file, (message) => new RunRecordError(message), { what: "run record" });
 }
 
 /**

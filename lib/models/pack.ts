@@ -7,10 +7,11 @@
  */
 
 import { existsSync, readdirSync, statSync } from "node:fs";
-import { mkdir, readFile, rename, rm, stat } from "node:fs/promises";
+import { mkdir, rename, rm, stat } from "node:fs/promises";
 import { basename, join, resolve } from "node:path";
 import process from "node:process";
-import { sha256File } from "../util/hash";
+import { readJsonFile } from "../util/json";
+import { isSha256Hex, sha256File } from "../util/hash";
 import { extractEntry, findEntryByBaseName, readZipEntries, ZipError } from "../util/zip";
 
 export class ModelsError extends Error {
@@ -52,7 +53,6 @@ export const DEFAULT_PACK = "buffalo_l";
 export const MODELS_HINT =
   `run: deno task models to fetch ${DEFAULT_PACK}, or pass --models DIR / FACESETS_MODELS`;
 
-const SHA256_RE = /^[0-9a-f]{64}$/;
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
@@ -76,7 +76,7 @@ function sha(obj: Record<string, unknown>, key: string, where: string, optional 
   const v = str(obj, key, where, optional);
   if (v === undefined) return undefined;
   const lower = v.toLowerCase();
-  if (!SHA256_RE.test(lower)) throw new ModelsError(`${where}: "${key}" must be 64 hex digits, got ${JSON.stringify(v)}`);
+  if (!isSha256Hex(lower)) throw new ModelsError(`${where}: "${key}" must be 64 hex digits, got ${JSON.stringify(v)}`);
   return lower;
 }
 
@@ -156,18 +156,7 @@ export function defaultManifestPath(projectRoot = process.cwd()): string {
 
 /** Read and validate a manifest file. */
 export async function readModelsManifest(path = defaultManifestPath()): Promise<ModelsManifest> {
-  let text: string;
-  try {
-    text = await readFile(path, "utf8");
-  } catch (err) {
-    throw new ModelsError(`cannot read model manifest ${path}: ${(err as Error).message}`);
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (err) {
-    throw new ModelsError(`${path}: invalid JSON: ${(err as Error).message}`);
-  }
+  const json = await readJsonFile(path, (message) => new ModelsError(message), { what: "model manifest" });
   return parseModelsManifest(json, path);
 }
 

@@ -5,6 +5,7 @@
 import { StoreError, StoreModelMismatchError } from "./errors";
 import { faceId } from "./ids";
 import { type FaceInput, type FileOutcome, OUTCOME_STATUSES } from "./records";
+import { isSha256Hex } from "../util/hash";
 
 /** How far an embedding's length may stray from 1 before it is refused as not normalised. */
 const UNIT_NORM_TOLERANCE = 1e-3;
@@ -45,7 +46,7 @@ export function validateBatch(storePath: string, batch: readonly FileOutcome[]):
     if (!OUTCOME_STATUSES.includes(o.status)) {
       throw new StoreError(`${where}: invalid status ${JSON.stringify(o.status)} (allowed: ${OUTCOME_STATUSES.join(", ")})`);
     }
-    if (o.status !== "error" && !/^[0-9a-f]{64}$/.test(o.sha256)) throw new StoreError(`${where}: sha256 must be 64 lowercase hex chars`);
+    if (o.status !== "error" && !isSha256Hex(o.sha256)) throw new StoreError(`${where}: sha256 must be 64 lowercase hex chars`);
     if (!Number.isFinite(o.size) || !Number.isFinite(o.mtimeMs)) throw new StoreError(`${where}: size and mtimeMs must be finite numbers`);
     if (o.status === "alias" && !o.aliasOf) throw new StoreError(`${where}: an alias needs aliasOf`);
     if (o.status === "alias" && o.aliasOf === o.path) throw new StoreError(`${where}: a file cannot be an alias of itself`);

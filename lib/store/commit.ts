@@ -200,8 +200,7 @@ export class BatchStaging {
    * ~0.9 s; the appender's row-wise `appendArray` (a DuckDB value per float) needs ~12.5 s; a multi-row INSERT with
    * bound ARRAY parameters ~11.5 s; one prepared INSERT per face ~65 s. For a scan-sized commit (50 faces) the
    * chunk path costs ~15 ms, against ~40 ms (row-wise appender, multi-row INSERT) and ~200 ms (prepared INSERT
-   * per face). Staging also gives the appender, which cannot
-   * upsert, `INSERT ... ON CONFLICT` semantics.
+   * per face). Staging also gives the appender, which cannot upsert, `INSERT ... ON CONFLICT` semantics.
    */
   private async append<T>(table: string, types: DuckDBType[], items: readonly T[], row: (item: T) => DuckDBValue[]): Promise<void> {
     const appender = await this.con.createAppender(table, "main", "temp");

@@ -4,5 +4,4 @@ export * from "./ids";
 export * from "./records";
 export { SCHEMA_VERSION } from "./schema";
 export * from "./store";
-export * from "./vectors";
 export * from "./analysis";

@@ -31,6 +31,7 @@ import { copyFacesParquetSql, copyFilesParquetSql } from "./parquet";
 import type { FaceFilter, FaceRow, FileOutcome, FileStatus, RunInfo, RunStatus, StoreCounts, StoredFile, StoredRun } from "./records";
 import { FILE_STATUSES } from "./records";
 import { facesTableSql, META, MIGRATIONS, SCHEMA_VERSION } from "./schema";
+import { isSha256Hex } from "../util/hash";
 
 export { StoreError, StoreInUseError, StoreModelMismatchError } from "./errors";
 export { folderPrefixes } from "./faces_query";
@@ -154,7 +155,7 @@ export class FaceStore {
    * recognizer (or dimension). The first call on an empty store records them (and creates the `faces` table).
    */
   async assertRecognizer(sha256: string, dim: number): Promise<void> {
-    if (!/^[0-9a-f]{64}$/.test(sha256)) throw new StoreError(`recognizer sha256 must be 64 lowercase hex chars, got ${JSON.stringify(sha256)}`);
+    if (!isSha256Hex(sha256)) throw new StoreError(`recognizer sha256 must be 64 lowercase hex chars, got ${JSON.stringify(sha256)}`);
     if (!Number.isInteger(dim) || dim < 1) throw new StoreError(`embedding dimension must be a positive integer, got ${dim}`);
     if (this.readOnly) {
       const known = await this.read(() => this.currentRecognizer());

@@ -18,3 +18,11 @@ export function sha256File(path: string): Promise<string> {
 export function sha256Bytes(bytes: Uint8Array): string {
   return createHash("sha256").update(bytes).digest("hex");
 }
+
+/** A sha256 as facesets writes and accepts it everywhere: 64 lowercase hex digits. */
+export const SHA256_HEX = /^[0-9a-f]{64}$/;
+
+/** Whether `value` is a sha256 in SHA256_HEX form. */
+export function isSha256Hex(value: unknown): value is string {
+  return typeof value === "string" && SHA256_HEX.test(value);
+}

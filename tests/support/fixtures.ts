@@ -11,7 +11,7 @@
  * The product never reads any of this.
  */
 import { existsSync, readFileSync } from "node:fs";
-import type { GoldenSet } from "../../lib/mod";
+import type { GoldenSet } from "../../lib/bench/mod";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -105,7 +105,7 @@ export function needsFullSet(...more: string[]) {
 }
 
 // The golden record types are lib's (lib/bench/parity_bench.ts: deno task parity reads the same files).
-export type { GoldenFace, GoldenImage, GoldenSet } from "../../lib/mod";
+export type { GoldenFace, GoldenImage, GoldenSet } from "../../lib/bench/mod";
 
 export function readGolden(name: string): GoldenSet {
   return JSON.parse(readFileSync(path.join(GOLDEN, name), "utf8")) as GoldenSet;

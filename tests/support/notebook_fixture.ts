@@ -16,13 +16,13 @@ import {
   cosDist,
   DEFAULT_CONFIG,
   FaceStore,
-  openEngineFromModelsDir,
   readLabels,
   renderFaces,
   scanTree,
   unitMean,
   writeFileAtomic,
 } from "../../lib/mod";
+import { openEngineFromModelsDir } from "../../lib/cli/mod";
 // The fixture stamps capture times into photo copies as the eras tests do.
 import { copyStamped, isJpeg, stampsIn } from "./eras_fixture";
 import { FACES, MODELS } from "./fixtures";
