@@ -221,7 +221,11 @@ export function underLibraryLock<T>(
       result = await fn();
     } catch (err) {
       // Ctrl-C after a completed commit: record what it wrote in the ledger, as finishRun would have, then stop.
-      if (err instanceof WriteInterrupted) await syncLedger(options.libraryDir, { by: kind });
+      if (err instanceof WriteInterrupted) {
+        await syncLedger(options.libraryDir, { by: kind }).catch((e: unknown) =>
+          log?.(`warning: ${options.libraryDir}: the ledger was not updated after the interruption (${(e as Error).message}); the next command records it`)
+        );
+      }
       throw err;
     }
     // A killed run's write was completed when the lock was taken: record it in the ledger, as its finishRun would
