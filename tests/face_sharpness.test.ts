@@ -17,7 +17,7 @@ import {
   SHARPNESS_SIDE_PX,
 } from "../lib/mod";
 import type { BBox, RgbImage } from "../lib/types";
-import { FACES, sharedAvailable, TEST_DETECTOR, TEST_RECOGNIZER } from "./support/fixtures";
+import { FACES, needsFullSet, TEST_DETECTOR, TEST_RECOGNIZER } from "./support/fixtures";
 import { syntheticFaceRow } from "./support/synthetic_faces";
 import { unitVector } from "./support/store_fixtures";
 
@@ -59,7 +59,7 @@ describe("faceSharpness", () => {
   });
 });
 
-describe.skipIf(!sharedAvailable())("the same faces at several sizes", () => {
+describe("the same faces at several sizes", needsFullSet(), () => {
   let engine: FaceEngine;
   beforeAll(async () => {
     engine = await FaceEngine.open({ detectorFile: TEST_DETECTOR, recognizerFile: TEST_RECOGNIZER });

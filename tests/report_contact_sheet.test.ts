@@ -3,7 +3,7 @@ import path from "node:path";
 import { describe, expect, test } from "vitest";
 import sharp from "sharp";
 import { captionLines, contactSheet, MIN_SHEET_TILE_PX } from "../lib/mod";
-import { FACES, sharedAvailable } from "./support/fixtures";
+import { FACES, needsFullSet } from "./support/fixtures";
 
 /** Dark pixels (grey < 100) in a band of the sheet: text leaves some, white background none. */
 async function darkPixels(png: Uint8Array, band: { left: number; top: number; width: number; height: number }): Promise<number> {
@@ -11,7 +11,7 @@ async function darkPixels(png: Uint8Array, band: { left: number; top: number; wi
   return data.reduce((n, v) => n + (v < 100 ? 1 : 0), 0);
 }
 
-describe.skipIf(!sharedAvailable())("contactSheet", () => {
+describe("contactSheet", needsFullSet(), () => {
   const photos = ["img1.jpg", "img2.jpg", "img3.jpg"].map((f) => path.join(FACES, "deepface", f));
 
   test("tiles of MIN_SHEET_TILE_PX (160) by default; captions printed under each face", async () => {

@@ -31,7 +31,7 @@ import {
   unitMean,
   writeDiscoveryReport,
 } from "../lib/mod";
-import { sharedAvailable } from "./support/fixtures";
+import { needsFullSet } from "./support/fixtures";
 import { copyPhotos, photosOf, scanInto, sharedLabels } from "./support/labelled";
 
 const TMP = mkdtempSync(path.join(tmpdir(), "facesets-leftovers-"));
@@ -55,7 +55,7 @@ let run1: ClusterOsrcResult;
 let run2: ClusterOsrcResult;
 let left: Leftovers;
 
-describe.skipIf(!sharedAvailable())("leftovers and why-lines on a bucket where nobody has 6 photos", () => {
+describe("leftovers and why-lines on a bucket where nobody has 6 photos", needsFullSet(), () => {
   beforeAll(async () => {
     copyPhotos(seedPhotos, SEED);
     copyPhotos(bucketPhotos, BUCKET);

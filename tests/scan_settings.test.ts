@@ -18,7 +18,7 @@ import {
   type RunConfig,
   scanTree,
 } from "../lib/mod";
-import { sharedAvailable, TEST_DETECTOR, TEST_RECOGNIZER } from "./support/fixtures";
+import { needsFullSet, sharedAvailable, TEST_DETECTOR, TEST_RECOGNIZER } from "./support/fixtures";
 import { copyPhotos, photosOf, sharedLabels } from "./support/labelled";
 
 const TMP = mkdtempSync(path.join(tmpdir(), "facesets-scan-settings-"));
@@ -51,7 +51,7 @@ describe("analysisChanges", () => {
   });
 });
 
-describe.skipIf(!sharedAvailable())("re-scanning with other settings", () => {
+describe("re-scanning with other settings", needsFullSet(), () => {
   let engine: FaceEngine;
   const photos = sharedAvailable() ? photosOf(sharedLabels(), "deepface_p01").slice(0, 3) : [];
   beforeAll(async () => {

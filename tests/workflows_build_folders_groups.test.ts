@@ -4,7 +4,7 @@
  */
 import { describe, expect, test, beforeAll, afterAll } from "vitest";
 import { buildFolders, buildFoldersWhy, DEFAULT_CONFIG, FaceStore, folderGroupsWarning, libraryPeople, setLabel } from "../lib/mod";
-import { sharedAvailable } from "./support/fixtures";
+import { needsFullSet } from "./support/fixtures";
 import { photosOf, sharedLabels } from "./support/labelled";
 import { type LibraryFixture, makeLibraryFixture } from "./support/library_fixture";
 
@@ -16,7 +16,7 @@ const p12 = photosOf(labels, "deepface_p12"); // 4 portraits
 let fx: LibraryFixture;
 let store: FaceStore;
 
-describe.skipIf(!sharedAvailable())("build-folders: a folder of two people", () => {
+describe("build-folders: a folder of two people", needsFullSet(), () => {
   beforeAll(async () => {
     fx = await makeLibraryFixture({
       "People/Opa": [...p04, ...p11], // two people sorted into one folder
