@@ -10,15 +10,11 @@
  */
 import { open, rename, rm } from "node:fs/promises";
 import { crc32, inflateRawSync } from "node:zlib";
-import { readZipEntries, ZIP_METHOD_DEFLATE, ZIP_METHOD_STORED, ZipError } from "../util/zip";
+import { readZipEntries, ZIP_METHOD_DEFLATE, ZIP_METHOD_STORED, ZIP_RECORD, ZipError } from "../util/zip";
 import { decodeNpy, encodeNpy, type NpyArray, NpyError } from "./npy";
 
-const SIG_LOCAL = 0x04034b50;
-const SIG_CENTRAL = 0x02014b50;
-const SIG_EOCD = 0x06054b50;
-const LOCAL_HEADER = 30;
-const CENTRAL_HEADER = 46;
-const EOCD = 22;
+const { sigLocal: SIG_LOCAL, sigCentral: SIG_CENTRAL, sigEocd: SIG_EOCD } = ZIP_RECORD;
+const { localHeaderSize: LOCAL_HEADER, centralHeaderSize: CENTRAL_HEADER, eocdSize: EOCD } = ZIP_RECORD;
 const ZIP_VERSION = 20; // 2.0: what numpy/Python's zipfile write for plain entries
 const FLAG_UTF8 = 0x0800;
 const DOS_DATE_1980_01_01 = (0 << 9) | (1 << 5) | 1;

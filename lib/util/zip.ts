@@ -50,13 +50,22 @@ export interface ExtractOptions {
   onProgress?: (bytesWritten: number, totalBytes: number) => void;
 }
 
-const SIG_EOCD = 0x06054b50;
+/** Record signatures and fixed header sizes of the ZIP format (APPNOTE 4.3): this reader's and the npz writer's. */
+export const ZIP_RECORD = {
+  sigEocd: 0x06054b50,
+  sigCentral: 0x02014b50,
+  sigLocal: 0x04034b50,
+  eocdSize: 22,
+  centralHeaderSize: 46,
+  localHeaderSize: 30,
+} as const;
+const SIG_EOCD = ZIP_RECORD.sigEocd;
 const SIG_ZIP64_LOCATOR = 0x07064b50;
-const SIG_CENTRAL = 0x02014b50;
-const SIG_LOCAL = 0x04034b50;
-const EOCD_MIN = 22;
-const CENTRAL_MIN = 46;
-const LOCAL_MIN = 30;
+const SIG_CENTRAL = ZIP_RECORD.sigCentral;
+const SIG_LOCAL = ZIP_RECORD.sigLocal;
+const EOCD_MIN = ZIP_RECORD.eocdSize;
+const CENTRAL_MIN = ZIP_RECORD.centralHeaderSize;
+const LOCAL_MIN = ZIP_RECORD.localHeaderSize;
 const MAX_COMMENT = 0xffff;
 
 async function readAt(fd: FileHandle, position: number, length: number): Promise<Buffer> {
