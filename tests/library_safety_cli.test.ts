@@ -15,9 +15,9 @@ const TMP = mkdtempSync(path.join(tmpdir(), "facesets-safety-"));
 afterAll(() => rmSync(TMP, { recursive: true, force: true }));
 const PHOTOS = path.join(TMP, "photos");
 
-describe("library commands refuse before they work", needs("faces/deepface/img1.jpg"), () => {
+describe("library commands refuse before they work", needs("faces/deepface/img2.jpg"), () => {
   mkdirSync(path.join(PHOTOS, "album"), { recursive: true });
-  copyFileSync(path.join(FACES, "deepface", "img1.jpg"), path.join(PHOTOS, "album", "img1.jpg"));
+  copyFileSync(path.join(FACES, "deepface", "img2.jpg"), path.join(PHOTOS, "album", "img2.jpg")); // any photo: tests/fixtures holds img2
 
   test("a --library symlinked into the photo folder (or photos symlinked into the library) is refused, nothing written", async () => {
     const into = path.join(TMP, "library-link");
@@ -29,7 +29,7 @@ describe("library commands refuse before they work", needs("faces/deepface/img1.
       `error: --library ${into} (${path.join(PHOTOS, "album")} with symlinks resolved) is inside the photo folder ${PHOTOS}: ` +
         `facesets never writes into the photos; put the library elsewhere`,
     );
-    expect(readdirSync(path.join(PHOTOS, "album"))).toEqual(["img1.jpg"]);
+    expect(readdirSync(path.join(PHOTOS, "album"))).toEqual(["img2.jpg"]);
     expect(existsSync(store)).toBe(false);
 
     const library = path.join(TMP, "library");

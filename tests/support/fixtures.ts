@@ -87,6 +87,7 @@ declare module "vitest" {
 /**
  * Options for `describe(name, needs(...), fn)` / `test(name, needs(...), fn)`: skipped, with the missing fixture
  * recorded for the closing skip line, unless every path exists under the fixture root.
+ * A skipped describe's body still runs while vitest collects it: read fixtures in hooks and tests, not in the body.
  */
 export function needs(...rels: string[]): { skip: boolean; meta?: { fixtureSkip: string } } {
   const missing = rels.filter((rel) => !existsSync(path.join(SHARED, rel)));
