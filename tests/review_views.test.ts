@@ -4,12 +4,14 @@
  * left out, clusters that made no set largest first with the report's why, singletons and gated faces in the rest
  * with their nearest set; runs newest first; sets farthest from the centroid first.
  */
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { mkdirSync, mkdtempSync, utimesSync, writeFileSync } from "node:fs";
+import { createInterface } from "node:readline";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, expect, test } from "vitest";
 import { DEFAULT_CONFIG, FaceStore, type FileOutcome, readLibrary } from "../lib/mod";
-import { buildLeftoversView, buildRunsView, buildSetsView, readStoreSnapshot } from "../lib/review/mod";
+import { buildLeftoversView, buildRunsView, buildSetsView, readStoreSnapshot, startReviewServer } from "../lib/review/mod";
 
 const root = mkdtempSync(path.join(tmpdir(), "facesets-review-views-"));
 const library = path.join(root, "library");
@@ -168,5 +170,34 @@ describe("buildSetsView", () => {
       ["pair2", 0.2, "manifest"],
       ["kept1", 0.1, "manifest"],
     ]);
+  });
+});
+
+describe("the server's store snapshot", () => {
+  test("while another process holds the store, the page shows the faces it read last, with a note", async () => {
+    await writeStore();
+    const server = await startReviewServer({ libraryDir: library, storePath: STORE, config: DEFAULT_CONFIG });
+    const sets = async () =>
+      (await (await fetch(new URL(`/api/sets?t=${server.token}`, server.url))).json()) as { notes: string[]; sets: { tiles: { distanceOf: string }[] }[] };
+    const holder = spawn(path.resolve("node_modules/.bin/deno"), ["run", "-A", "tests/support/store_writer.ts", "hold", STORE], {
+      env: { ...process.env, DENO_NO_UPDATE_CHECK: "1", NO_COLOR: "1" },
+    });
+    try {
+      const before = await sets();
+      expect(before.notes.join("\n")).not.toContain("store");
+      expect(before.sets[0]!.tiles.map((t) => t.distanceOf)).toEqual(["centroid", "centroid", "centroid"]);
+      await new Promise<void>((resolve) => createInterface({ input: holder.stdout }).on("line", (l) => l === "ready" && resolve()));
+      const later = new Date(Date.now() + 5000);
+      utimesSync(STORE, later, later); // the store changed: the next view must try to read it again
+      const busy = await sets();
+      expect(busy.notes.join("\n")).toMatch(/not readable now .*; showing the store as last read/);
+      expect(busy.sets[0]!.tiles.map((t) => t.distanceOf)).toEqual(["centroid", "centroid", "centroid"]);
+    } finally {
+      holder.stdin.end();
+      await new Promise((resolve) => holder.on("exit", resolve));
+      await server.close();
+    }
+    const after = await sets().catch(() => undefined);
+    expect(after).toBeUndefined(); // closed
   });
 });

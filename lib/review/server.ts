@@ -110,11 +110,17 @@ export async function startReviewServer(options: ReviewServerOptions): Promise<R
   };
 
   let cached: { signature: string; snapshot?: StoreSnapshot; note?: string } | undefined;
-  /** The store's faces, re-read only when the store file changed since the last view. */
+  /**
+   * The store's faces, re-read only when the store file changed since the last view. When it cannot be read now
+   * (a scan in another terminal holds it), the last faces read are shown, with a note, and the next view tries again.
+   */
   const snapshot = async (): Promise<{ snapshot?: StoreSnapshot; note?: string }> => {
     if (storePath === undefined) return await readStoreSnapshot(undefined);
     const signature = (await Promise.all([storePath, `${storePath}.wal`].map((f) => stat(f).then((s) => `${s.size}:${s.mtimeMs}`, () => "-")))).join("|");
-    if (cached?.signature !== signature || !cached.snapshot) cached = { signature, ...(await readStoreSnapshot(storePath)) };
+    if (cached?.signature === signature && cached.snapshot) return cached;
+    const fresh = await readStoreSnapshot(storePath);
+    if (fresh.snapshot || !cached?.snapshot) cached = { signature, ...fresh };
+    else return { snapshot: cached.snapshot, note: `${fresh.note}; showing the store as last read` };
     return cached;
   };
 
