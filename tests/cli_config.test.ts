@@ -63,4 +63,14 @@ describe("config on the command line", needsFullSet(), () => {
     expect(record.configSettings).toEqual(["identity.minUniqueSources=4", "identity.minUniqueSources=10"]);
     expect(record.config.identity.minUniqueSources).toBe(10);
   }, 180_000);
+
+  test("a scan with another detection setting re-analyses the known photos and says which setting changed", async () => {
+    // The store holds the photos from the --scan above, made with the default detSizePx 640.
+    const r = await task(["scan", "--source", PHOTOS, "--store", STORE, "--models", MODELS, "--set", "detection.detSizePx=320", "--json"]);
+    expect(r.code, r.stderr).toBe(0);
+    const n = photosOf(sharedLabels(), "deepface_p01").length + photosOf(sharedLabels(), "deepface_p10").length;
+    expect(r.stderr).toContain(`re-analysed ${n} known files made with other settings: detection.detSizePx 640 -> 320 (${n})`);
+    const summary = JSON.parse(r.stdout.filter((l) => l.trim() !== "").at(-1)!) as { analysed: number; reanalysed: number; skipped: number };
+    expect(summary).toMatchObject({ analysed: n, reanalysed: n, skipped: 0 });
+  }, 180_000);
 });
