@@ -35,6 +35,11 @@ export async function leftovers(record: Pick<DiscoveryRunRecord, "source" | "clu
   });
 }
 
+/** Every face of the store (retired ones too) by face id, for drawing several leftover sheets. */
+export async function storeRowsById(store: FaceStore): Promise<Map<string, FaceRow>> {
+  return new Map((await store.selectFaces({ includeRetired: true })).map((r) => [r.faceId, r]));
+}
+
 /** Caption lines of a face on a sheet: its file name and its distance to the centroid it is judged against. */
 export function faceCaption(file: string, centroidCosDist: number | null | undefined): string[] {
   return [path.basename(file), centroidCosDist === null || centroidCosDist === undefined ? "d –" : `d ${centroidCosDist.toFixed(3)}`];
@@ -50,16 +55,15 @@ export function facesetTiles(set: LoadedFaceset, maxTiles = 48): SheetTile[] {
  * captioned with its file name and distance to the cluster's centroid.
  */
 export async function leftoverContactSheet(
-  store: FaceStore,
+  store: FaceStore | ReadonlyMap<string, FaceRow>,
   cluster: LeftoverCluster,
   config: RunConfig,
   options: ContactSheetOptions = {},
 ): Promise<Uint8Array> {
   const maxTiles = options.maxTiles ?? 48;
   const members = cluster.members.slice(0, maxTiles);
-  const ids = new Set(members.map((m) => m.faceId));
-  const rows = new Map<string, FaceRow>();
-  for (const r of await store.selectFaces({ includeRetired: true })) if (ids.has(r.faceId)) rows.set(r.faceId, r);
+  // A caller drawing many sheets passes the store's rows by face id once (storeRowsById) instead of the store.
+  const rows = store instanceof Map ? store as ReadonlyMap<string, FaceRow> : await storeRowsById(store as FaceStore);
   const drawable = members.filter((m) => rows.get(m.faceId)?.kps);
   const crops = await renderFaces(drawable.map((m) => ({ row: rows.get(m.faceId)!, centroidCosDist: m.centroidCosDist })), config);
   const tiles: SheetTile[] = crops.map((c, i) => ({ image: c.png, caption: faceCaption(drawable[i]!.path, drawable[i]!.centroidCosDist) }));

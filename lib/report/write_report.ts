@@ -19,7 +19,7 @@ import { readLibrary } from "../library/read";
 import { contactSheet } from "./contact_sheet";
 import { discoveryReportMarkdown, REPORT_MARKER, type ReportFigure, type SetSheet } from "./discovery_report";
 import { type PlotFigure, routingHistogram, sweepFigure, umapScatter } from "./figures";
-import { facesetTiles, leftoverContactSheet, leftovers as readLeftovers } from "./leftovers";
+import { facesetTiles, leftoverContactSheet, leftovers as readLeftovers, storeRowsById } from "./leftovers";
 import { FigureRenderer, PLOTLY_FILE, type RendererOptions } from "./render";
 import { faceGroup, nearestDistances, readRunRecord, runFaces } from "./run_data";
 import { umap2d } from "./umap";
@@ -154,11 +154,12 @@ export async function writeDiscoveryReport(options: WriteReportOptions): Promise
   try {
     analysis = await analyseRun(store, record, options);
     left = await readLeftovers(record, store, library);
+    const rows = await storeRowsById(store);
     for (const k of left.clusters.slice(0, MAX_LEFTOVER_SHEETS)) {
       const file = path.join(figDir, `leftover-cluster-${k.cluster}.png`);
       log(`contact sheet of leftover cluster ${k.cluster} (${k.faces} faces)`);
       try {
-        await writeFileAtomic(file, await leftoverContactSheet(store, k, config));
+        await writeFileAtomic(file, await leftoverContactSheet(rows, k, config));
       } catch (err) {
         log(`leftover cluster ${k.cluster}: no contact sheet (${(err as Error).message})`);
         continue;
