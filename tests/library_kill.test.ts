@@ -139,6 +139,10 @@ describe("real kills of library writes", needsFullSet(), () => {
     expect([...(await readLibrary(people)).sets.keys()]).toEqual([1, 2, 3, 4]);
   }, 180_000);
 
+  afterAll(() => {
+    if (fx) rmSync(fx.root, { recursive: true, force: true });
+  });
+
   test("cluster-osrc (addFacesets): SIGKILL and SIGINT before, during and after the renames", async () => {
     const reference = await checkScenario({
       pristine: undefined,
