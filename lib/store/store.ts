@@ -348,7 +348,11 @@ export class FaceStore {
       throw new StoreError(`store ${this.path} has schema version ${version}, newer than this facesets (${SCHEMA_VERSION}): upgrade facesets`);
     }
     if (version < SCHEMA_VERSION) {
-      throw new StoreError(`store ${this.path} has schema version ${version} (current ${SCHEMA_VERSION}): open it once for writing to migrate it`);
+      // Library commands open the store read-only; a scan (or --scan) opens it for writing and migrates it.
+      throw new StoreError(
+        `store ${this.path} has schema version ${version} (current ${SCHEMA_VERSION}): open it once for writing to migrate it ` +
+          `(a scan does: deno task scan --source DIR --store ${this.path}, or add --scan)`,
+      );
     }
     await this.currentRecognizer();
     if (fresh && !this.readOnly) {
