@@ -6,6 +6,7 @@
 import path from "node:path";
 import type { SweepRow } from "../cluster/sweep";
 import type { Leftovers } from "../identity/leftovers";
+import { clusterMissReason } from "../identity/why";
 import { shellCommand } from "../util/shell";
 import { shortenMiddle } from "../util/shorten";
 import type { DiscoveryRunRecord } from "../workflows/cluster_osrc";
@@ -158,9 +159,12 @@ export function discoveryReportMarkdown(input: DiscoveryReportInput): string {
       `Clusters of two or more faces:`,
   );
   const multi = r.clusters.filter((k) => k.faces >= 2 || k.kept);
+  // The same reason, naming the setting, as the command's plan table and the Leftovers section give.
+  const missReason = (k: (typeof multi)[number]) =>
+    clusterMissReason(k, r.faces.filter((d) => d.cluster === k.index), r.config) ?? k.dropReason ?? "";
   out.push(table(
     ["cluster", "faces", "gated", "outliers", "photos", "kept", "set / reason"],
-    multi.map((k) => [k.index, k.faces, k.gated, k.outliers, k.uniqueSources, k.kept ? "yes" : "no", k.setName ? label(k.setName) : k.dropReason ?? ""]),
+    multi.map((k) => [k.index, k.faces, k.gated, k.outliers, k.uniqueSources, k.kept ? "yes" : "no", k.setName ? label(k.setName) : missReason(k)]),
   ));
   out.push(figure(figures.sweep));
   const scored = input.sweep.some((s) => s.metrics);
