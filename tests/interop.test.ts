@@ -287,6 +287,7 @@ print(json.dumps({"keys": d.files, "dtypes": {k: d[k].dtype.str for k in d.files
     expect(faces[0]!.kps).toEqual(rows[0]!.kps);
     expect(faces[0]!.embedding).toEqual(Array.from(rows[0]!.embedding));
     expect(faces[0]!.det_score).toBe(Math.fround(rows[0]!.detScore!));
+    expect(faces[0]!.sharpness).toBe(Math.fround(rows[0]!.sharpness!));
     const fileRows = (await con.runAndReadAll(`SELECT * FROM read_parquet('${filesParquetPath(out)}')`)).getRowObjectsJS();
     expect(fileRows.map((f) => f.file_path)).toEqual([...files.keys()]);
     expect(fileRows.find((f) => f.file_status === "error")!.file_reason).toBe("truncated: premature end of JPEG");

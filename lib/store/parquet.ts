@@ -30,6 +30,8 @@ export const PARQUET_FACE_COLUMNS: readonly ParquetColumn[] = [
   { name: "det_score", sql: "f.det_score::FLOAT", type: "FLOAT" },
   { name: "face_short", sql: "f.face_short::FLOAT", type: "FLOAT" },
   { name: "blur", sql: "f.blur::FLOAT", type: "FLOAT" },
+  // facesets' size-independent measure (what minBlur gates on); NULL for imported faces.
+  { name: "sharpness", sql: "f.sharpness::FLOAT", type: "FLOAT" },
   { name: "det_index", sql: "f.det_index", type: "INTEGER" },
   { name: "det_size", sql: "f.det_size", type: "INTEGER" },
   { name: "retired", sql: "f.retired", type: "BOOLEAN" },
