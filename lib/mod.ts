@@ -15,6 +15,12 @@ export * from "./image/psd";
 export * from "./image/draw";
 export * from "./image/save";
 export * from "./image/exif";
+export * from "./image/formats";
+export * from "./image/bmp";
+export * from "./image/heif";
+export * from "./image/orient";
+export * from "./image/raw";
+export * from "./util/source_names";
 
 export * from "./face/session";
 export * from "./face/detect";

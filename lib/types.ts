@@ -23,8 +23,11 @@ export interface RgbImage {
   data: Uint8Array;
 }
 
-/** Image formats the loader accepts. */
-export type ImageFormat = "jpeg" | "png" | "webp" | "tiff" | "psd";
+/**
+ * Image formats the loader accepts (see SUPPORTED_FORMATS in lib/image/formats.ts). `raw`: a TIFF-based camera
+ * RAW file, read through its largest embedded JPEG preview.
+ */
+export type ImageFormat = "jpeg" | "png" | "webp" | "tiff" | "psd" | "heif" | "avif" | "gif" | "bmp" | "raw";
 
 /** A decoded source image plus the identity of its bytes. */
 export interface LoadedImage extends RgbImage {
@@ -32,6 +35,15 @@ export interface LoadedImage extends RgbImage {
   /** sha256 of the file's bytes, lowercase hex. */
   sha256: string;
   byteLength: number;
+  /** The page (0-based) of a multi-page file this raster is; 0 for every other file. */
+  page: number;
+  /** Every page of the file that is analysed, in order ([0] for single-image files; multi-page TIFF: all pages). */
+  pages: number[];
+  /**
+   * Set when the raster is not simply "the file's image": a RAW file's embedded preview, the first frame of an
+   * animation. Recorded with the file (`decode_note`) so a reader knows what was analysed.
+   */
+  note?: string;
 }
 
 /** One SCRFD detection before recognition. */

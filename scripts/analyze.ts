@@ -3,7 +3,7 @@
  */
 import { mkdirSync } from "node:fs";
 import { basename, extname, join } from "node:path";
-import { analysisToJson, drawDetections, ImageLoadError, loadImage, readConfigFile, savePng } from "../lib/mod";
+import { analysisToJson, drawDetections, ImageLoadError, loadImage, readConfigFile, savePng, SUPPORTED_FORMATS } from "../lib/mod";
 import {
   CONFIG_OPTION,
   HELP_PRINTED,
@@ -52,17 +52,29 @@ async function main(): Promise<number> {
   try {
     for (const file of positionals) {
       try {
-        const image = await loadImage(file, { maxPixels: config.image.maxPixels });
-        const faces = await engine.analyze(image, config.detection);
-        if (values.draw) {
-          await savePng(drawDetections(image, faces), join(values.draw, `${basename(file, extname(file))}.faces.png`));
+        const first = await loadImage(file, { maxPixels: config.image.maxPixels });
+        // A multi-page TIFF: every page, each under its own name ("file [page 2]").
+        for (const page of first.pages) {
+          const image = page === first.page ? first : await loadImage(file, { maxPixels: config.image.maxPixels, page });
+          const name = first.pages.length > 1 ? `${file} [page ${page}]` : file;
+          const faces = await engine.analyze(image, config.detection);
+          if (values.draw) {
+            const suffix = first.pages.length > 1 ? `.page${page}` : "";
+            await savePng(drawDetections(image, faces), join(values.draw, `${basename(file, extname(file))}${suffix}.faces.png`));
+          }
+          if (values.json) results.push({ ...analysisToJson(name, image, faces), ...(image.note ? { note: image.note } : {}) });
+          else {
+            printTable(name, image.width, image.height, faces);
+            if (image.note) console.log(`   (${image.note})`);
+          }
         }
-        if (values.json) results.push(analysisToJson(file, image, faces));
-        else printTable(file, image.width, image.height, faces);
       } catch (err) {
         if (!(err instanceof ImageLoadError)) throw err;
         if (values.json) results.push({ file, error: err.message });
         else console.log(`${file}: error: ${err.reason}: ${err.detail}`);
+        if (!values.json && (err.reason === "not-an-image" || err.reason === "unsupported-format")) {
+          console.log(`  facesets reads: ${SUPPORTED_FORMATS.map((f) => `${f.label} (${f.extensions.join(" ")})`).join(", ")}`);
+        }
       }
     }
   } finally {

@@ -1,7 +1,7 @@
 /**
  * deno task scan — an incremental, crash-safe scan of a photo tree into the face store.
  */
-import { readConfigFile, shellCommand } from "../lib/mod";
+import { displayPath, readConfigFile, shellCommand, SUPPORTED_FORMATS_TEXT } from "../lib/mod";
 import {
   CONFIG_OPTION,
   DEFAULT_STORE_PATH,
@@ -13,9 +13,10 @@ import {
   runMain,
   scanWithProgress,
   STORE_OPTION,
+  FAILURES_SHOWN,
 } from "../lib/cli/mod";
 
-const USAGE = `usage: deno task scan --source DIR [--store PATH] [--models DIR] [--json] [--retry] [--strict]
+const USAGE = `usage: deno task scan --source DIR [--store PATH] [--models DIR] [--json] [--retry] [--strict] [--failures]
 
 Find every face in a photo tree and keep the records in the face store. Incremental: known files are skipped,
 byte-identical copies become aliases, changed files are re-analysed, vanished files are marked missing. Files
@@ -23,9 +24,10 @@ whose records were made with other detection settings or models (errors: also an
 analysed again, and the summary says which settings changed.
 Each file's EXIF DateTimeOriginal is recorded as its capture time (none: null; the mtime is never used).
 The photos are only read, never written. A folder holding a face-set library (a manifest.json listing facesets)
-is left out: its crops are not photos.
+is left out: its crops are not photos. Every file under the source is counted in one bucket (analysed, skipped,
+aliases, errors, ignored, unsupported by extension); up to ${FAILURES_SHOWN} failing files are named with their reasons.
 
-  --source DIR        the photo tree (JPEG, PNG, WebP, TIFF, PSD; extensions in any case)
+  --source DIR        the photo tree (${SUPPORTED_FORMATS_TEXT}; extensions in any case)
   --store PATH        the store file (default: ${DEFAULT_STORE_PATH})
   --models DIR        model folder (default: $FACESETS_MODELS, else models/buffalo_l, fetched on first use)
   --config FILE       JSON overrides of the run config
@@ -33,8 +35,9 @@ is left out: its crops are not photos.
                       (repeatable, applied after --config, validated like it)
   --retry             re-analyse files recorded as noface or error
   --follow-symlinks   follow symbolic links (default: not followed, so loops cannot happen)
-  --strict            exit 1 when any file could not be read as an image
-  --json              make the last stdout line the summary as one JSON object
+  --strict            exit 1 when any file or folder under the source has an error record (this run's or earlier)
+  --failures          print every failing file under the source to stdout, one per line: PATH<TAB>REASON
+  --json              make the last stdout line the summary as one JSON object (with every failing file)
   --help              show this help
 
 Exit codes: 0 scan completed (unreadable images are counted, not fatal), 1 the scan could not proceed
@@ -48,6 +51,7 @@ const OPTIONS = {
   retry: { type: "boolean", default: false },
   "follow-symlinks": { type: "boolean", default: false },
   strict: { type: "boolean", default: false },
+  failures: { type: "boolean", default: false },
   ...JSON_OPTION,
 } as const;
 
@@ -66,11 +70,23 @@ async function main(): Promise<number> {
     followSymlinks: values["follow-symlinks"],
     command: shellCommand(["scan", ...Deno.args]),
   });
+  if (values.failures) for (const f of summary.failures) console.log(`${displayPath(f.path)}\t${f.reason}`);
   if (values.json) {
-    const { seen, analysed, skipped, reanalysed, settingsChanges, aliases, errors, noface, faces, missing } = summary;
-    console.log(JSON.stringify({ seen, analysed, skipped, reanalysed, settingsChanges, aliases, errors, noface, faces, missing, images_per_s: summary.imagesPerSecond }));
+    const { files, seen, analysed, skipped, reanalysed, settingsChanges, aliases, errors, ignored, unsupported, unreadableFolders } = summary;
+    const { noface, faces, missing } = summary;
+    console.log(JSON.stringify({
+      files, seen, analysed, skipped, reanalysed, settingsChanges, aliases, errors, ignored, unsupported, unreadableFolders,
+      noface, faces, missing,
+      ignored_by_reason: summary.ignoredByReason,
+      failures: summary.failures,
+      images_per_s: summary.imagesPerSecond,
+    }));
   }
-  return values.strict && summary.errors > 0 ? 1 : 0;
+  if (values.strict && summary.failures.length > 0) {
+    process.stderr.write(`--strict: ${summary.failures.length} failing file(s) under ${source}\n`);
+    return 1;
+  }
+  return 0;
 }
 
 await runMain(main, USAGE);

@@ -55,11 +55,13 @@ describe("loadImage refuses bad input with a typed reason", needs("faces/bad"), 
     expect(await reasonOf(path.join(BAD, "one_pixel.png"), 0)).toBe("too-many-pixels");
   });
 
-  test("a GIF is an image we do not support", async () => {
+  test("a JPEG 2000 file is an image we do not read, and the message lists what we do read", async () => {
     const dir = mkdtempSync(path.join(tmpdir(), "facesets-load-"));
-    const gif = path.join(dir, "x.gif");
-    writeFileSync(gif, await sharp({ create: { width: 4, height: 4, channels: 3, background: "red" } }).gif().toBuffer());
-    expect(await reasonOf(gif)).toBe("unsupported-format");
+    const jp2 = path.join(dir, "x.jp2");
+    // The JP2 signature box, then junk: sniffed as an image, never decoded.
+    writeFileSync(jp2, Buffer.concat([Buffer.from([0, 0, 0, 0x0c, 0x6a, 0x50, 0x20, 0x20, 0x0d, 0x0a, 0x87, 0x0a]), Buffer.alloc(64)]));
+    expect(await reasonOf(jp2)).toBe("unsupported-format");
+    await expect(loadImage(jp2)).rejects.toThrow(/HEIF\/HEIC.*BMP/);
   });
 });
 

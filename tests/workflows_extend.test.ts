@@ -47,6 +47,7 @@ describe("planExtend", () => {
     embedding,
     retired: false,
     captureTime: null,
+    page: 0,
     ...over,
   });
   const identities: ExtendIdentity[] = [

@@ -7,6 +7,7 @@ import path from "node:path";
 import type { RunConfig } from "../config";
 import { isUnder, type ScanSummary, scanTree } from "../scan/scan";
 import { withFaceStore } from "../store/store";
+import { displayPath } from "../util/source_names";
 import { openEngineFromModelsDir } from "./engine";
 import { UsageError } from "./errors";
 import { FILES, Progress } from "./progress";
@@ -34,6 +35,47 @@ export interface ScanCommandOptions {
   command: string;
 }
 
+/** Failing files named in a summary; the rest are counted and `listCommand` says how to see them all. */
+export const FAILURES_SHOWN = 10;
+
+/** The command that lists every failing file (known files are skipped, so it re-reads nothing). */
+export function listFailuresCommand(source: string, storePath: string): string {
+  return `deno task scan --source ${shellWord(source)} --store ${shellWord(storePath)} --failures`;
+}
+
+function shellWord(s: string): string {
+  return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+/**
+ * The human summary of a scan: every bucket (they add up to the files under the source), then up to
+ * FAILURES_SHOWN failing files with their reasons and how to list all of them.
+ */
+export function scanSummaryText(summary: ScanSummary, { listCommand }: { listCommand: string }): string {
+  const s = summary;
+  const unsupported = Object.entries(s.unsupported);
+  const unsupportedTotal = unsupported.reduce((a, [, n]) => a + n, 0);
+  const perExt = unsupported.map(([ext, n]) => `${ext || "(no extension)"} ${n}`).join(", ");
+  const lines = [
+    `scanned ${s.files} files in ${s.seconds.toFixed(1)} s: ${s.analysed} analysed (${s.noface} without faces), ` +
+    `${s.skipped} skipped (known), ${s.aliases} aliases, ${s.errors} errors, ${s.ignored} ignored, ` +
+    `${unsupportedTotal} unsupported${perExt ? ` (${perExt})` : ""}; ${s.faces} faces, ${s.missing} missing` +
+    `${s.unreadableFolders > 0 ? `, ${s.unreadableFolders} unreadable folder${s.unreadableFolders === 1 ? "" : "s"}` : ""}; ` +
+    `${s.imagesPerSecond.toFixed(2)} images/s`,
+  ];
+  if (s.ignored > 0) {
+    const why = Object.entries(s.ignoredByReason).filter(([, n]) => n > 0).map(([r, n]) => `${r} ${n}`).join(", ");
+    lines.push(`ignored: ${why}`);
+  }
+  if (s.failures.length > 0) {
+    lines.push(`failing files under the source (${s.failures.length}, this run's and earlier):`);
+    for (const f of s.failures.slice(0, FAILURES_SHOWN)) lines.push(`  ${displayPath(f.path)}: ${f.reason}`);
+    if (s.failures.length > FAILURES_SHOWN) lines.push(`  ... and ${s.failures.length - FAILURES_SHOWN} more`);
+    lines.push(`list them all: ${listCommand}`);
+  }
+  return lines.join("\n") + "\n";
+}
+
 /** Scan `source` into the store at `storePath`, with a progress bar and a summary line on stderr. */
 export async function scanWithProgress(options: ScanCommandOptions): Promise<ScanSummary> {
   const { source, config } = options;
@@ -57,10 +99,7 @@ export async function scanWithProgress(options: ScanCommandOptions): Promise<Sca
         onLibrarySkipped: (dir) => process.stderr.write(`skipped ${dir}: a face-set library, its crops are not photos\n`),
       });
       progress.finish();
-      const line = `scanned ${summary.seen} files in ${summary.seconds.toFixed(1)} s: ${summary.analysed} analysed, ` +
-        `${summary.skipped} skipped, ${summary.aliases} aliases, ${summary.errors} errors, ${summary.noface} without faces, ` +
-        `${summary.faces} faces, ${summary.missing} missing; ${summary.imagesPerSecond.toFixed(2)} images/s`;
-      process.stderr.write(`${line}\n`);
+      process.stderr.write(scanSummaryText(summary, { listCommand: listFailuresCommand(source, options.storePath) }));
       if (summary.reanalysed > 0) {
         // Say why known files were not skipped: their records were made with other settings.
         const why = Object.entries(summary.settingsChanges).map(([change, n]) => `${change} (${n})`).join(", ");

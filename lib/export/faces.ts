@@ -29,17 +29,19 @@ export async function renderFaces(
   config: RunConfig,
   onProgress?: (done: number, total: number) => void,
 ): Promise<NewFace[]> {
+  // One decode per content and page (a multi-page TIFF's faces are on their own pages).
   const byContent = new Map<string, number[]>();
   faces.forEach((f, i) => {
-    const list = byContent.get(f.row.fileSha256);
+    const key = `${f.row.page}:${f.row.fileSha256}`;
+    const list = byContent.get(key);
     if (list) list.push(i);
-    else byContent.set(f.row.fileSha256, [i]);
+    else byContent.set(key, [i]);
   });
   const out: NewFace[] = new Array(faces.length);
   let done = 0;
-  for (const [sha256, indices] of byContent) {
+  for (const indices of byContent.values()) {
     const first = faces[indices[0]!]!.row;
-    const image = await loadSource(first, sha256, config);
+    const image = await loadSource(first, first.fileSha256, config);
     for (const i of indices) {
       const { row, centroidCosDist } = faces[i]!;
       if (!row.kps) throw new CropSourceError(`${row.path}: face ${row.faceId} has no landmarks; cannot align a crop`);
@@ -68,7 +70,7 @@ async function loadSource(row: FaceRow, sha256: string, config: RunConfig): Prom
   const problems: string[] = [];
   for (const file of candidates) {
     try {
-      const image = await loadImage(file, { maxPixels: config.image.maxPixels });
+      const image = await loadImage(file, { maxPixels: config.image.maxPixels, page: row.page });
       if (image.sha256 === sha256) return image;
       problems.push(`${file}: content changed since the scan`);
     } catch (err) {

@@ -1,4 +1,7 @@
-/** Why an image could not be loaded. Stored verbatim as a file's `reason` in the face store. */
+/**
+ * Why an image could not be loaded. Stored verbatim as a file's `reason` in the face store. `no-usable-preview`:
+ * a RAW file without a decodable embedded JPEG preview (facesets does not develop sensor data).
+ */
 export type ImageErrorReason =
   | "empty-file"
   | "truncated"
@@ -6,7 +9,8 @@ export type ImageErrorReason =
   | "not-an-image"
   | "unsupported-format"
   | "too-many-pixels"
-  | "unreadable";
+  | "unreadable"
+  | "no-usable-preview";
 
 export const IMAGE_ERROR_REASONS: readonly ImageErrorReason[] = [
   "empty-file",
@@ -16,6 +20,7 @@ export const IMAGE_ERROR_REASONS: readonly ImageErrorReason[] = [
   "unsupported-format",
   "too-many-pixels",
   "unreadable",
+  "no-usable-preview",
 ];
 
 /** A typed, one-line error naming the file and the reason. */

@@ -1,37 +1,26 @@
-import { readFile } from "node:fs/promises";
 import sharp, { type Metadata } from "sharp";
 import type { ImageFormat, LoadedImage, RgbImage } from "../types";
 import { sha256Bytes } from "../util/hash";
+import { readSourceFile } from "../util/source_names";
+import { decodeBmp } from "./bmp";
 import { ImageLoadError } from "./errors";
+import { sniffFormat, SUPPORTED_FORMATS_TEXT } from "./formats";
+import { decodeHeif } from "./heif";
+import { orientRaster } from "./orient";
 import { decodePsd } from "./psd";
+import { findRawPreview } from "./raw";
+import { ifdValue, readTiffStructure, TAG_NEW_SUBFILE_TYPE } from "./tiff_ifd";
 import { truncationOf } from "./truncation";
+
 
 export interface LoadOptions {
   /** Refuse images with more pixels than this, read from the header before any decoding. */
   maxPixels?: number;
+  /** The page of a multi-page TIFF to decode (0-based; default: the first analysed page). Ignored by other formats. */
+  page?: number;
 }
 
 const DEFAULT_MAX_PIXELS = 100_000_000;
-
-/** File extensions the scanner picks up (lowercase, with the dot). */
-export const IMAGE_EXTENSIONS: readonly string[] = [".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".psd"];
-
-const startsWith = (b: Uint8Array, sig: number[], at = 0) => sig.every((v, i) => b[at + i] === v);
-const ascii = (s: string) => [...s].map((c) => c.charCodeAt(0));
-
-/** The format from the file's leading bytes (never from its name). */
-export function sniffFormat(bytes: Uint8Array): ImageFormat | "other-image" | undefined {
-  if (startsWith(bytes, [0xff, 0xd8, 0xff])) return "jpeg";
-  if (startsWith(bytes, [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])) return "png";
-  if (startsWith(bytes, ascii("RIFF")) && startsWith(bytes, ascii("WEBP"), 8)) return "webp";
-  if (startsWith(bytes, [0x49, 0x49, 0x2a, 0x00]) || startsWith(bytes, [0x4d, 0x4d, 0x00, 0x2a])) return "tiff";
-  if (startsWith(bytes, ascii("8BPS"))) return "psd";
-  if (
-    startsWith(bytes, ascii("GIF8")) || startsWith(bytes, ascii("BM")) || startsWith(bytes, ascii("ftyp"), 4) ||
-    startsWith(bytes, [0x00, 0x00, 0x00, 0x0c, 0x6a, 0x50])
-  ) return "other-image";
-  return undefined;
-}
 
 /** libvips' stand-in when its process-wide error buffer was emptied by another thread's decode. */
 const NO_REASON = /^(unknown error)?$/i;
@@ -81,8 +70,20 @@ function toRgb(data: Uint8Array, width: number, height: number, channels: number
   return { width, height, data: out };
 }
 
-async function decodeWithSharp(bytes: Uint8Array, file: string, format: ImageFormat, maxPixels: number): Promise<RgbImage> {
-  const meta: Metadata = await withSharp(file, bytes, format, () => sharp(bytes).metadata());
+interface SharpDecode {
+  /** Apply the EXIF orientation (JPEG, PNG, WebP, TIFF, GIF), as cv2.imread does; not for HEIF-family files. */
+  rotate: boolean;
+  page?: number;
+}
+
+async function decodeWithSharp(
+  bytes: Uint8Array,
+  file: string,
+  format: ImageFormat,
+  maxPixels: number,
+  { rotate, page = 0 }: SharpDecode,
+): Promise<RgbImage> {
+  const meta: Metadata = await withSharp(file, bytes, format, () => sharp(bytes, { page }).metadata());
   const width = meta.width ?? 0;
   const height = meta.height ?? 0;
   if (width * height > maxPixels) {
@@ -97,8 +98,8 @@ async function decodeWithSharp(bytes: Uint8Array, file: string, format: ImageFor
     // manages, and sharp's default conversion from an embedded profile moved pixels by ~5 grey levels on average
     // (measured on faceapi/groups/bbt5.jpg), enough to move embeddings. failOn "error" accepts what OpenCV
     // accepts with a warning but refuses truncated data.
-    const { data, info } = await sharp(bytes, { limitInputPixels: maxPixels, failOn: "error", ignoreIcc: true })
-      .rotate()
+    const pipeline = sharp(bytes, { limitInputPixels: maxPixels, failOn: "error", ignoreIcc: true, page });
+    const { data, info } = await (rotate ? pipeline.rotate() : pipeline)
       .removeAlpha()
       .raw({ depth: "uchar" })
       .toBuffer({ resolveWithObject: true });
@@ -107,28 +108,92 @@ async function decodeWithSharp(bytes: Uint8Array, file: string, format: ImageFor
 }
 
 /**
- * Decode in-memory file bytes; `file` is used for messages only. `knownSha256`: the bytes' hash when the caller
- * has already computed it (the scan hashes every file to de-duplicate before decoding), so it is not computed twice.
+ * The pages of a TIFF that hold images of their own: every page of the main IFD chain except reduced-resolution
+ * copies (NewSubfileType bit 0: thumbnails of another page, which would find the same faces twice).
+ */
+function tiffPages(bytes: Uint8Array): number[] {
+  const chain = (readTiffStructure(bytes)?.ifds ?? []).filter((ifd) => /^IFD\d+$/.test(ifd.name));
+  const pages = chain.flatMap((ifd, i) => ((ifdValue(ifd, TAG_NEW_SUBFILE_TYPE) ?? 0) & 1 ? [] : [i]));
+  return pages.length > 0 ? pages : [0];
+}
+
+/** How many frames an animation has (GIF, WebP), from its header; 1 when not animated or unknown. */
+async function frameCount(bytes: Uint8Array): Promise<number> {
+  try {
+    return (await sharp(bytes).metadata()).pages ?? 1;
+  } catch {
+    return 1;
+  }
+}
+
+/** The raster of one format; `page` only for TIFF. */
+async function decodeRaster(
+  bytes: Uint8Array,
+  file: string,
+  format: ImageFormat,
+  maxPixels: number,
+  page: number,
+): Promise<{ raster: RgbImage; note?: string }> {
+  switch (format) {
+    case "psd":
+      return { raster: decodePsd(bytes, file, maxPixels) };
+    case "heif":
+      return { raster: await decodeHeif(bytes, file, maxPixels) };
+    case "avif":
+      // libheif inside libvips applies irot/imir; an EXIF orientation in a HEIF-family file is not applied again.
+      return { raster: await decodeWithSharp(bytes, file, format, maxPixels, { rotate: false }) };
+    case "bmp":
+      return { raster: decodeBmp(bytes, file, maxPixels) };
+    case "raw": {
+      const { preview, problem } = findRawPreview(bytes);
+      if (!preview) throw new ImageLoadError(file, "no-usable-preview", `RAW file: ${problem}`);
+      // The preview's own EXIF (if any) is ignored: the RAW file's IFD0 orientation is the one that counts.
+      const stored = await decodeWithSharp(preview.jpeg, file, "jpeg", maxPixels, { rotate: false }).catch((err: unknown) => {
+        throw new ImageLoadError(file, "no-usable-preview", `RAW file: its JPEG preview (${preview.where}) does not decode: ${(err as ImageLoadError).detail ?? err}`);
+      });
+      const raster = orientRaster(stored, preview.orientation);
+      const of = preview.candidates > 1 ? `, largest of ${preview.candidates}` : "";
+      return { raster, note: `raw-preview: ${preview.width}x${preview.height} embedded JPEG (${preview.where}${of}), orientation ${preview.orientation}` };
+    }
+    case "gif":
+    case "webp": {
+      const raster = await decodeWithSharp(bytes, file, format, maxPixels, { rotate: true });
+      const frames = await frameCount(bytes);
+      return frames > 1 ? { raster, note: `first-frame: frame 1 of ${frames} analysed` } : { raster };
+    }
+    case "tiff":
+      return { raster: await decodeWithSharp(bytes, file, format, maxPixels, { rotate: true, page }) };
+    default:
+      return { raster: await decodeWithSharp(bytes, file, format, maxPixels, { rotate: true }) };
+  }
+}
+
+/**
+ * Decode in-memory file bytes; `file` is used for messages (and tells a .nef/.arw RAW from a plain TIFF).
+ * `knownSha256`: the bytes' hash when the caller has already computed it (the scan hashes every file to
+ * de-duplicate before decoding), so it is not computed twice. Multi-page TIFF: one page per call (`options.page`,
+ * default the first); `pages` lists them all.
  */
 export async function decodeImage(bytes: Uint8Array, file: string, options: LoadOptions = {}, knownSha256?: string): Promise<LoadedImage> {
   const { maxPixels = DEFAULT_MAX_PIXELS } = options;
   if (bytes.length === 0) throw new ImageLoadError(file, "empty-file", "the file has 0 bytes");
-  const format = sniffFormat(bytes);
-  if (format === undefined) throw new ImageLoadError(file, "not-an-image", "no known image signature");
+  const format = sniffFormat(bytes, file);
+  if (format === undefined) throw new ImageLoadError(file, "not-an-image", `no known image signature (facesets reads ${SUPPORTED_FORMATS_TEXT})`);
   if (format === "other-image") {
-    throw new ImageLoadError(file, "unsupported-format", "an image, but not JPEG, PNG, WebP, TIFF or PSD");
+    throw new ImageLoadError(file, "unsupported-format", `an image, but not one facesets reads (${SUPPORTED_FORMATS_TEXT})`);
   }
-  const raster = format === "psd"
-    ? decodePsd(bytes, file, maxPixels)
-    : await decodeWithSharp(bytes, file, format, maxPixels);
-  return { ...raster, format, sha256: knownSha256 ?? sha256Bytes(bytes), byteLength: bytes.length };
+  const pages = format === "tiff" ? tiffPages(bytes) : [0];
+  const page = options.page ?? pages[0]!;
+  if (!pages.includes(page)) throw new RangeError(`${file}: page ${page} is not one of its analysed pages (${pages.join(", ")})`);
+  const { raster, note } = await decodeRaster(bytes, file, format, maxPixels, page);
+  return { ...raster, format, sha256: knownSha256 ?? sha256Bytes(bytes), byteLength: bytes.length, page, pages, ...(note ? { note } : {}) };
 }
 
-/** Read and decode an image file into 8-bit RGB with EXIF orientation applied. Throws ImageLoadError. */
+/** Read and decode an image file into 8-bit RGB in display orientation. Throws ImageLoadError. */
 export async function loadImage(file: string, options: LoadOptions = {}): Promise<LoadedImage> {
   let bytes: Uint8Array;
   try {
-    bytes = new Uint8Array(await readFile(file));
+    bytes = await readSourceFile(file);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? "";
     throw new ImageLoadError(file, "unreadable", code === "ENOENT" ? "no such file" : `cannot read (${code || err})`);

@@ -90,6 +90,18 @@ export function discoveryReportMarkdown(input: DiscoveryReportInput): string {
     ["extension", "files", "analysed", "with faces", "unreadable", "duplicates", "missing"],
     cov.byExtension.map((e) => [e.extension || "(none)", e.files, e.analysed, e.withFaces, e.errors, e.aliases, e.missing]),
   ));
+  if (cov.disk) {
+    // The scan's buckets, as on disk when the run was made: every file under the source is in exactly one.
+    const d = cov.disk;
+    const rows: (string | number)[][] = [
+      ["photos (the extensions above)", d.photos],
+      ...Object.entries(d.unsupported).map(([ext, n]) => [`unsupported ${ext || "(no extension)"}`, n]),
+      ...Object.entries(d.ignored).filter(([, n]) => n > 0).map(([why, n]) => [`ignored: ${why}`, n]),
+    ];
+    out.push(`Files on disk under the source: ${d.files}, each in one bucket` +
+      (d.unreadableFolders.length > 0 ? `; ${d.unreadableFolders.length} folder(s) could not be read: ${d.unreadableFolders.map((f) => `\`${f}\``).join(", ")}` : "") + `.`);
+    out.push(table(["bucket", "files"], rows));
+  }
   if (cov.errorReasons.length > 0) {
     out.push(`Unreadable files by reason:`);
     out.push(table(["reason", "files"], cov.errorReasons.map((e) => [e.reason, e.files])));

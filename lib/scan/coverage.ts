@@ -4,7 +4,8 @@
  */
 import path from "node:path";
 import type { FaceRow, FileStatus, StoredFile } from "../store/records";
-import { isUnder } from "./scan";
+import { isFolderRecord, isUnder } from "./scan";
+import type { IgnoredReason, WalkResult } from "./walk";
 
 export interface ExtensionCoverage {
   /** Lower-case extension with the dot (".jpg"). */
@@ -19,8 +20,22 @@ export interface ExtensionCoverage {
   missing: number;
 }
 
+/** The source as it is on disk now: the scan's buckets for what the store does not hold (walkTree). */
+export interface DiskCoverage {
+  /** Every non-folder entry under the source. */
+  files: number;
+  /** Files with a photo extension (their state is in the store buckets). */
+  photos: number;
+  /** Lowercase extension ("" when none) -> files facesets does not read. */
+  unsupported: Record<string, number>;
+  ignored: Record<IgnoredReason, number>;
+  /** Folders that could not be listed (their files are not counted). */
+  unreadableFolders: string[];
+}
+
 export interface SourceCoverage {
   source: string;
+  /** Photo files the store holds records of under the source (folder records excluded). */
   files: number;
   byStatus: Record<FileStatus, number>;
   byExtension: ExtensionCoverage[];
@@ -33,6 +48,19 @@ export interface SourceCoverage {
   /** Photos with k faces, for k = 0.. (analysed files only; aliases count once, with their canonical file). */
   facesPerImage: { faces: number; images: number }[];
   median: { faceShortPx: number | null; detScore: number | null; blur: number | null };
+  /** The on-disk buckets, when the source was walked for this summary. */
+  disk?: DiskCoverage;
+}
+
+/** A walk's buckets as DiskCoverage. */
+export function diskCoverage(tree: WalkResult): DiskCoverage {
+  return {
+    files: tree.files,
+    photos: tree.images.length,
+    unsupported: Object.fromEntries([...tree.unsupported].sort(([a], [b]) => a.localeCompare(b))),
+    ignored: Object.fromEntries([...tree.ignored].sort(([a], [b]) => a.localeCompare(b))) as Record<IgnoredReason, number>,
+    unreadableFolders: tree.unreadableFolders.map((f) => f.path),
+  };
 }
 
 function median(values: number[]): number | null {
@@ -42,10 +70,13 @@ function median(values: number[]): number | null {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
-/** Summarise `files` (e.g. store.knownFiles()) and `faces` (store.selectFaces({ under })) under `source`. */
-export function sourceCoverage(source: string, files: Iterable<StoredFile>, faces: readonly FaceRow[]): SourceCoverage {
+/**
+ * Summarise `files` (e.g. store.knownFiles()) and `faces` (store.selectFaces({ under })) under `source`; `tree`
+ * (walkTree of the source) adds what is on disk but not in the store: unsupported and ignored files.
+ */
+export function sourceCoverage(source: string, files: Iterable<StoredFile>, faces: readonly FaceRow[], tree?: WalkResult): SourceCoverage {
   const root = path.resolve(source);
-  const under = [...files].filter((f) => isUnder(f.path, root));
+  const under = [...files].filter((f) => isUnder(f.path, root) && !isFolderRecord(f.path));
   const byStatus: Record<FileStatus, number> = { ok: 0, noface: 0, error: 0, alias: 0, missing: 0 };
   const byExt = new Map<string, ExtensionCoverage>();
   const reasons = new Map<string, number>();
@@ -84,5 +115,6 @@ export function sourceCoverage(source: string, files: Iterable<StoredFile>, face
       detScore: median(faces.flatMap((f) => (f.detScore === null ? [] : [f.detScore]))),
       blur: median(faces.flatMap((f) => (f.blur === null ? [] : [f.blur]))),
     },
+    ...(tree ? { disk: diskCoverage(tree) } : {}),
   };
 }

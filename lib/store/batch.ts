@@ -27,6 +27,8 @@ interface FaceInsert {
   embedding: Float32Array;
   detectorSha256: string | null;
   analysedPath: string;
+  /** The page of a multi-page file (0 otherwise). */
+  page: number;
 }
 
 /** A sha256 shortened for messages. */
@@ -106,6 +108,8 @@ function faceInsert(o: FileOutcome, face: FaceInput, position: number, where: st
     if (value !== null && !Number.isFinite(value)) throw new StoreError(`${at}: ${name} must be a finite number or null`);
   }
   if (!Number.isFinite(face.faceShortPx)) throw new StoreError(`${at}: faceShortPx must be a finite number`);
+  const page = face.page ?? 0;
+  if (!Number.isInteger(page) || page < 0) throw new StoreError(`${at}: page must be an integer >= 0`);
   const e = face.embedding;
   if (!(e instanceof Float32Array) || e.length === 0) throw new StoreError(`${at}: embedding must be a non-empty Float32Array`);
   let norm2 = 0;
@@ -127,5 +131,6 @@ function faceInsert(o: FileOutcome, face: FaceInput, position: number, where: st
     embedding: e,
     detectorSha256: o.detectorSha256 ?? null,
     analysedPath: o.path,
+    page,
   };
 }

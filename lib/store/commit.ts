@@ -40,7 +40,7 @@ export class BatchStaging {
   constructor(private readonly con: DuckDBConnection, private readonly storePath: string) {}
 
   async stageFiles(batch: readonly FileOutcome[]): Promise<void> {
-    const types: DuckDBType[] = [VARCHAR, VARCHAR, BIGINT, DOUBLE, VARCHAR, VARCHAR, INTEGER, INTEGER, VARCHAR, TIMESTAMP, VARCHAR];
+    const types: DuckDBType[] = [VARCHAR, VARCHAR, BIGINT, DOUBLE, VARCHAR, VARCHAR, INTEGER, INTEGER, VARCHAR, TIMESTAMP, VARCHAR, VARCHAR];
     await this.append(STAGE_FILES, types, batch, (o) => [
       o.path,
       o.sha256,
@@ -53,20 +53,23 @@ export class BatchStaging {
       o.status === "alias" ? o.aliasOf! : null,
       o.captureTime ? dateToTimestamp(o.captureTime, o.path) : null,
       o.analysis && o.status !== "alias" ? JSON.stringify(o.analysis) : null,
+      o.decodeNote ?? null,
     ]);
   }
 
   async mergeFiles(runId: string): Promise<void> {
     await this.con.run(
       `INSERT INTO files (path, sha256, size, mtime_ms, status, reason, width, height, alias_of, capture_time,
-                          first_seen_run, last_seen_run, analysis, updated_at)
-       SELECT path, sha256, size, mtime_ms, status, reason, width, height, alias_of, capture_time, $1, $1, analysis, now()
+                          first_seen_run, last_seen_run, analysis, updated_at, decode_note)
+       SELECT path, sha256, size, mtime_ms, status, reason, width, height, alias_of, capture_time, $1, $1, analysis, now(),
+              decode_note
        FROM temp.${STAGE_FILES}
        ON CONFLICT (path) DO UPDATE SET
          sha256 = excluded.sha256, size = excluded.size, mtime_ms = excluded.mtime_ms, status = excluded.status,
          reason = excluded.reason, width = excluded.width, height = excluded.height, alias_of = excluded.alias_of,
          capture_time = coalesce(excluded.capture_time, CASE WHEN sha256 = excluded.sha256 THEN capture_time END),
-         last_seen_run = excluded.last_seen_run, analysis = excluded.analysis, updated_at = excluded.updated_at`,
+         last_seen_run = excluded.last_seen_run, analysis = excluded.analysis, updated_at = excluded.updated_at,
+         decode_note = excluded.decode_note`,
       [runId],
       [VARCHAR],
     );
@@ -75,7 +78,7 @@ export class BatchStaging {
   async stageFaces(faces: readonly FaceInsert[], dim: number): Promise<void> {
     const types: DuckDBType[] = [
       VARCHAR, VARCHAR, INTEGER, ARRAY(FLOAT, 4), ARRAY(FLOAT, 10), DOUBLE, DOUBLE, DOUBLE, INTEGER,
-      ARRAY(FLOAT, dim), VARCHAR, VARCHAR, DOUBLE,
+      ARRAY(FLOAT, dim), VARCHAR, VARCHAR, DOUBLE, INTEGER,
     ];
     await this.append(STAGE_FACES, types, faces, (f) => [
       f.faceId,
@@ -91,6 +94,7 @@ export class BatchStaging {
       f.detectorSha256,
       f.analysedPath,
       f.sharpness,
+      f.page,
     ]);
   }
 
@@ -106,16 +110,16 @@ export class BatchStaging {
     }
     await this.con.run(
       `INSERT INTO faces (face_id, file_sha256, det_index, bbox, kps, det_score, face_short, blur, sharpness, det_size,
-                          embedding, recognizer_sha256, detector_sha256, run_id, analysed_path, retired, retired_at)
+                          embedding, recognizer_sha256, detector_sha256, run_id, analysed_path, retired, retired_at, page)
        SELECT face_id, file_sha256, det_index, bbox, kps, det_score, face_short, blur, sharpness, det_size, embedding,
-              $1, detector_sha256, $2, analysed_path, false, NULL
+              $1, detector_sha256, $2, analysed_path, false, NULL, page
        FROM temp.${STAGE_FACES}
        ON CONFLICT (face_id) DO UPDATE SET
          file_sha256 = excluded.file_sha256, det_index = excluded.det_index, bbox = excluded.bbox, kps = excluded.kps,
          det_score = excluded.det_score, face_short = excluded.face_short, blur = excluded.blur,
          sharpness = excluded.sharpness, det_size = excluded.det_size, embedding = excluded.embedding, recognizer_sha256 = excluded.recognizer_sha256,
          detector_sha256 = excluded.detector_sha256, run_id = excluded.run_id, analysed_path = excluded.analysed_path,
-         retired = false, retired_at = NULL`,
+         retired = false, retired_at = NULL, page = excluded.page`,
       [recognizerSha, runId],
       [VARCHAR, VARCHAR],
     );
@@ -180,7 +184,7 @@ export class BatchStaging {
       await this.con.run(
         `CREATE TEMP TABLE IF NOT EXISTS ${STAGE_FILES} (path VARCHAR, sha256 VARCHAR, size BIGINT, mtime_ms DOUBLE,
            status VARCHAR, reason VARCHAR, width INTEGER, height INTEGER, alias_of VARCHAR, capture_time TIMESTAMP,
-           analysis VARCHAR)`,
+           analysis VARCHAR, decode_note VARCHAR)`,
       );
       this.#stagedFiles = true;
     }
@@ -188,7 +192,7 @@ export class BatchStaging {
       await this.con.run(
         `CREATE TEMP TABLE IF NOT EXISTS ${STAGE_FACES} (face_id VARCHAR, file_sha256 VARCHAR, det_index INTEGER,
            bbox FLOAT[4], kps FLOAT[10], det_score DOUBLE, face_short DOUBLE, blur DOUBLE, det_size INTEGER,
-           embedding FLOAT[${dim}], detector_sha256 VARCHAR, analysed_path VARCHAR, sharpness DOUBLE)`,
+           embedding FLOAT[${dim}], detector_sha256 VARCHAR, analysed_path VARCHAR, sharpness DOUBLE, page INTEGER)`,
       );
       this.#stagedFacesDim = dim;
     }

@@ -42,12 +42,13 @@ const FACE_COLUMNS = {
   embedding: 12,
   capture_time: 13,
   sharpness: 14,
+  page: 15,
 } as const;
 
 /** The select list whose columns FACE_COLUMNS numbers. */
 const FACE_SELECT = `f.face_id, f.file_sha256, f.det_index, f.bbox, f.kps, f.det_score, f.face_short, f.blur, f.det_size, f.retired,
        coalesce(l.canonical, f.analysed_path) AS path, coalesce(l.paths, []::VARCHAR[]) AS paths, f.embedding,
-       l.capture_time, f.sharpness`;
+       l.capture_time, f.sharpness, f.page`;
 
 /** The faces selection shared by `selectFaces` and the Parquet export (parquet.ts). */
 export function facesQuery(
@@ -97,6 +98,7 @@ export async function readFaceRows(result: DuckDBResult, dim: number): Promise<F
       col("blur"), col("det_size"), col("retired"), col("path"), col("paths"), col("capture_time"),
     ];
     const sharpness = col("sharpness");
+    const pages = col("page");
     const kpsBuf = new Float32Array(n * 10);
     const kpsFlat = tryReadFloatArraysFast(kps, n, 10, kpsBuf); // else some face has none: read row by row
     for (let r = 0; r < n; r++) {
@@ -118,6 +120,7 @@ export async function readFaceRows(result: DuckDBResult, dim: number): Promise<F
         embedding: embeddings.subarray(r * dim, (r + 1) * dim),
         retired: retired.getItem(r) as boolean,
         captureTime: timestampToDate(captures.getItem(r) as DuckDBTimestampValue | null),
+        page: (pages.getItem(r) as number | null) ?? 0,
       });
     }
   }

@@ -38,6 +38,8 @@ export const PARQUET_FACE_COLUMNS: readonly ParquetColumn[] = [
   { name: "paths", sql: "coalesce(l.paths, []::VARCHAR[])", type: "VARCHAR[]" },
   // FLOAT[D] in a store with faces; an empty store has no D.
   { name: "embedding", sql: "f.embedding", type: "FLOAT[]" },
+  // The page of a multi-page TIFF the face is on (its bbox is in that page's pixels); 0 otherwise.
+  { name: "page", sql: "coalesce(f.page, 0)", type: "INTEGER" },
 ];
 
 /** The files file: every stored path, by path (capture_time: EXIF time, a TIMESTAMP without zone). */
@@ -50,6 +52,8 @@ export const PARQUET_FILE_COLUMNS: readonly ParquetColumn[] = [
   { name: "file_width", sql: "width", type: "INTEGER" },
   { name: "file_height", sql: "height", type: "INTEGER" },
   { name: "file_capture_time", sql: "capture_time", type: "TIMESTAMP" },
+  // What was analysed when not simply the file's image (RAW preview, first frame, TIFF pages).
+  { name: "file_decode_note", sql: "decode_note", type: "VARCHAR" },
 ];
 
 /** The faces Parquet select list, for facesQuery. */

@@ -52,6 +52,11 @@ export interface StoredFile {
   analysis: AnalysisSettings | null;
   /** When the row last changed. */
   updatedAt: Date;
+  /**
+   * What was analysed when it was not simply the file's image: `raw-preview: ...` (a RAW file's embedded JPEG),
+   * `first-frame: ...` (an animation), `pages: N` (a multi-page TIFF); null otherwise.
+   */
+  decodeNote: string | null;
 }
 
 /**
@@ -73,6 +78,11 @@ export interface FaceInput {
   detIndex?: number;
   /** Default: `faceId(sha256, detIndex)`. */
   faceId?: string;
+  /**
+   * The page of a multi-page file the face is on (default 0). detIndex numbers the faces of all pages together,
+   * so face ids stay `faceId(sha256, detIndex)`.
+   */
+  page?: number;
 }
 
 /** What a scan learned about one file, committed with others in `FaceStore.commitBatch`. */
@@ -104,6 +114,8 @@ export interface FileOutcome {
   /** Model provenance of `faces` (the recognizer must be the store's). */
   detectorSha256?: string;
   recognizerSha256?: string;
+  /** See StoredFile.decodeNote. */
+  decodeNote?: string;
 }
 
 /** One face as read back for notebooks and later stages. */
@@ -146,6 +158,8 @@ export interface FaceRow {
    * Date); null when the file has none, and for faces without a live path.
    */
   captureTime: Date | null;
+  /** The page of a multi-page file (TIFF) the face is on; 0 for single-image files. Coordinates are that page's. */
+  page: number;
 }
 
 /** Which faces `selectFaces` returns. */

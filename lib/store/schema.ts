@@ -30,7 +30,7 @@ import { type DuckDBConnection, VARCHAR } from "@duckdb/node-api";
 import { analysisSettingsOfRun } from "./analysis";
 
 /** The schema this code writes; a file with a higher version was written by a newer facesets. */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 /** `meta` keys. */
 export const META = {
@@ -113,6 +113,15 @@ export const MIGRATIONS: readonly Migration[] = [
       }
     },
   },
+  {
+    version: 3,
+    description: "files.decode_note (RAW previews, first frames, TIFF pages) and faces.page (multi-page TIFF)",
+    async up(con) {
+      await con.run(`ALTER TABLE files ADD COLUMN decode_note VARCHAR`);
+      const faces = await con.runAndReadAll(`SELECT count(*)::DOUBLE AS n FROM duckdb_tables() WHERE table_name = 'faces' AND schema_name = 'main'`);
+      if ((faces.getRowObjectsJS()[0]!.n as number) > 0) await con.run(`ALTER TABLE faces ADD COLUMN page INTEGER DEFAULT 0`);
+    },
+  },
 ];
 
 /**
@@ -140,6 +149,7 @@ export function facesTableSql(dim: number): string {
       run_id VARCHAR NOT NULL,
       analysed_path VARCHAR NOT NULL,
       retired BOOLEAN NOT NULL DEFAULT false,
-      retired_at TIMESTAMPTZ
+      retired_at TIMESTAMPTZ,
+      page INTEGER DEFAULT 0
     )`;
 }

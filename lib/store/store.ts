@@ -171,7 +171,7 @@ export class FaceStore {
   async knownFiles(): Promise<Map<string, StoredFile>> {
     const rows = await this.read(() => this.rows(
       `SELECT path, sha256, size::DOUBLE AS size, mtime_ms, status, reason, width, height, alias_of, capture_time,
-              first_seen_run, last_seen_run, analysis::VARCHAR AS analysis, updated_at
+              first_seen_run, last_seen_run, analysis::VARCHAR AS analysis, updated_at, decode_note
        FROM files ORDER BY path`,
     ));
     const out = new Map<string, StoredFile>();
@@ -191,6 +191,7 @@ export class FaceStore {
         lastSeenRun: r.last_seen_run as string,
         analysis: r.analysis === null ? null : JSON.parse(r.analysis as string),
         updatedAt: r.updated_at as Date,
+        decodeNote: (r.decode_note as string | null) ?? null,
       });
     }
     return out;

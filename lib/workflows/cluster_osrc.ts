@@ -12,6 +12,7 @@ import { nextFacesetNumber } from "../library/read";
 import type { FacesetOrigin } from "../library/manifest";
 import { addFacesets, type NewFaceset } from "../library/write";
 import { type SourceCoverage, sourceCoverage } from "../scan/coverage";
+import { walkTree } from "../scan/walk";
 import { claimedFaceIds, provenanceFile } from "../library/provenance";
 import type { ExtendDecision, ExtendPlan, ExtendSetOutcome } from "../identity/extend";
 import { setPeople } from "../library/ledger";
@@ -113,7 +114,7 @@ async function runDiscoveryLocked(options: ClusterOsrcOptions, mode: DiscoveryMo
     source,
     detectorSha256: detectorSha256,
     recognizerSha256: recognizer.sha256,
-    coverage: sourceCoverage(source, (await store.knownFiles()).values(), bucket),
+    coverage: sourceCoverage(source, (await store.knownFiles()).values(), bucket, await walkTree(source)),
     identities: identities.map((i) => ({
       name: i.name,
       origin: i.origin ?? null,

@@ -85,6 +85,11 @@ export function denoChild(args: readonly string[]): Child {
 
 /** The JSON summary a `scan --json` run prints as its last stdout line. */
 export interface ScanJson {
+  files: number;
+  unsupported: Record<string, number>;
+  ignored: number;
+  unreadableFolders: number;
+  failures: { path: string; reason: string }[];
   seen: number;
   analysed: number;
   skipped: number;

@@ -42,6 +42,7 @@ export function syntheticFaceRow(embedding: Float32Array, photo: string, overrid
     faceShortPx: 200,
     blur: 100,
     detSizePx: 640,
+    page: 0,
     embedding,
     retired: false,
     captureTime: null,
