@@ -220,7 +220,7 @@ describe(
     const store = await FaceStore.open(KILLED_STORE); // a writer marks the dead run interrupted
     expect((await store.runs()).map((r) => r.status)).toEqual(["interrupted", "done"]);
     await store.close();
-  }, 150_000);
+  }, 600_000); // a killed scan and a full rerun (~150 files) on a shared 2-core machine
 
   /** scanTree in this process (same models and config as the script) on the first test's store. */
   async function scanAgain(): Promise<ScanSummary> {

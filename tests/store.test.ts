@@ -125,6 +125,35 @@ describe("FaceStore.open", () => {
     await (await FaceStore.open(storePath, { readOnly: true })).close();
   });
 
+  it("a version-1 store (before TIFF pages and decode notes) is migrated in place; its faces read page 0", async () => {
+    const old = fileOutcome(1); // 2 faces
+    await withRun(storePath, (store, runId) => store.commitBatch(runId, [old]));
+    // Turn the file back into what facesets wrote at schema version 1.
+    await sql(storePath, "ALTER TABLE faces DROP COLUMN page");
+    await sql(storePath, "ALTER TABLE files DROP COLUMN decode_note");
+    await sql(storePath, "UPDATE meta SET value = '1' WHERE key = 'schema_version'");
+    await expect(FaceStore.open(storePath, { readOnly: true })).rejects.toThrow(/schema version 1 \(current 2\)/);
+
+    const paged: FileOutcome = {
+      ...fileOutcome(2),
+      decodeNote: "pages: 3 analysed; faces carry their page",
+      faces: fileOutcome(2).faces!.map((f, i) => ({ ...f, page: i + 1 })),
+    };
+    await withRun(storePath, (store, runId) => store.commitBatch(runId, [paged]));
+    expect(await sql(storePath, "SELECT value FROM meta WHERE key = 'schema_version'")).toEqual([{ value: "2" }]);
+    const store = await FaceStore.open(storePath, { readOnly: true });
+    try {
+      const faces = await store.selectFaces();
+      expect(faces.filter((f) => f.path === old.path).map((f) => [f.detIndex, f.page])).toEqual([[0, 0], [1, 0]]);
+      expect(faces.filter((f) => f.path === paged.path).map((f) => [f.detIndex, f.page])).toEqual(paged.faces!.map((_, i) => [i, i + 1]));
+      const known = await store.knownFiles();
+      expect(known.get(old.path)!.decodeNote).toBeNull();
+      expect(known.get(paged.path)!.decodeNote).toBe("pages: 3 analysed; faces carry their page");
+    } finally {
+      await store.close();
+    }
+  });
+
   it("refuses a read-only open of a missing file without creating it", async () => {
     await expect(FaceStore.open(storePath, { readOnly: true })).rejects.toThrow(/does not exist/);
     expect(existsSync(path.dirname(storePath))).toBe(false);

@@ -183,6 +183,11 @@ describe("cluster-osrc on labelled photos", needsFullSet(), () => {
     expect(row("dropped by a quality gate")).toBe(c.gated);
     expect(row("dropped as outliers")).toBe(c.outliers);
     for (const r of first.record.routed.filter((x) => x.faces > 0)) expect(row(r.identity)).toBe(r.faces);
+    // Coverage: the scan's buckets as found on disk (the bucket holds only the copied photos).
+    const disk = first.record.coverage.disk!;
+    expect(disk).toMatchObject({ files: bucketPhotos.length, photos: bucketPhotos.length, unsupported: {}, unreadableFolders: [] });
+    expect(row("photos \\(the extensions above\\)")).toBe(disk.photos);
+    expect(md).toContain(`Files on disk under the source: ${disk.files}, each in one bucket.`);
     // Phase 2: one row per kept cluster with its exported count.
     for (const k of first.record.clusters.filter((x) => x.kept && x.setName)) {
       const m = new RegExp(`^\\|\\s*${k.setName}\\s*\\|\\s*${k.index}\\s*\\|.*\\|\\s*(\\d+)\\s*\\|$`, "m").exec(md);

@@ -25,8 +25,8 @@ const TYPE_IFD = 13;
 
 /** A corrupt IFD can claim 65535 entries; real RAW IFDs hold at most a few hundred. */
 const MAX_ENTRIES = 1024;
-/** IFDs visited at most (IFD chains and SubIFD trees); guards against loops and bombs. */
-const MAX_IFDS = 64;
+/** IFDs visited at most (a multi-page TIFF's chain and SubIFD trees); with the visited set, guards against loops. */
+const MAX_IFDS = 10_000;
 
 /** One IFD: tag -> its numeric values (BYTE, SHORT, LONG or IFD types only; other types are left out). */
 export interface Ifd {
