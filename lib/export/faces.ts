@@ -32,7 +32,7 @@ export async function renderFaces(
   // One decode per content and page (a multi-page TIFF's faces are on their own pages).
   const byContent = new Map<string, number[]>();
   faces.forEach((f, i) => {
-    const key = `${f.row.page}:${f.row.fileSha256}`;
+    const key = `${f.row.page ?? 0}:${f.row.fileSha256}`;
     const list = byContent.get(key);
     if (list) list.push(i);
     else byContent.set(key, [i]);
@@ -70,7 +70,7 @@ async function loadSource(row: FaceRow, sha256: string, config: RunConfig): Prom
   const problems: string[] = [];
   for (const file of candidates) {
     try {
-      const image = await loadImage(file, { maxPixels: config.image.maxPixels, page: row.page });
+      const image = await loadImage(file, { maxPixels: config.image.maxPixels, page: row.page ?? 0 });
       if (image.sha256 === sha256) return image;
       problems.push(`${file}: content changed since the scan`);
     } catch (err) {

@@ -158,8 +158,11 @@ export interface FaceRow {
    * Date); null when the file has none, and for faces without a live path.
    */
   captureTime: Date | null;
-  /** The page of a multi-page file (TIFF) the face is on; 0 for single-image files. Coordinates are that page's. */
-  page: number;
+  /**
+   * The page of a multi-page file (TIFF) the face is on; coordinates are that page's. selectFaces always sets it
+   * (0 for single-image files); rows built elsewhere may leave it out, which means 0.
+   */
+  page?: number;
 }
 
 /** Which faces `selectFaces` returns. */
