@@ -22,7 +22,7 @@ import {
   sniffFormat,
 } from "../lib/mod";
 import { openEngineFromModelsDir } from "../lib/cli/mod";
-import { FACES, MODELS } from "./support/fixtures";
+import { FACES, MODELS, needs } from "./support/fixtures";
 import { bmpExpected, buildRawTiff, encodeBmp } from "./support/format_fixtures";
 import { withExifOrientation, withIrot } from "./support/heif_boxes";
 
@@ -45,6 +45,10 @@ async function rawOf(bytes: Uint8Array | Buffer): Promise<RgbImage> {
   return { width: info.width, height: info.height, data: new Uint8Array(data) };
 }
 
+/** What this file reads from the fixture set (the HEIC files and det_2.5g, by whose face counts it is pinned). */
+const NEEDS = needs("faces/heic/t1.heic", "faces/heic/IMG_0001.HEIC", "faces/insightface/python-package/t1.jpg", "faces/deepface/img2.jpg", "models/det_2.5g.onnx");
+
+describe("image formats", NEEDS, () => {
 let engine: FaceEngine;
 const facesOf = async (image: RgbImage) => (await engine.analyze(image, DEFAULT_CONFIG.detection)).length;
 let t1: LoadedImage;
@@ -265,4 +269,5 @@ test("the scanner's extensions cover every format the loader reads", () => {
   for (const ext of [".heic", ".heif", ".avif", ".gif", ".bmp", ".dng", ".nef", ".cr2", ".arw", ".tif", ".webp", ".psd"]) {
     expect(IMAGE_EXTENSIONS).toContain(ext);
   }
+});
 });

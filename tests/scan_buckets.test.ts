@@ -21,7 +21,7 @@ import {
   type ScanSummary,
 } from "../lib/mod";
 import { FAILURES_SHOWN, openEngineFromModelsDir, scanSummaryText } from "../lib/cli/mod";
-import { FACES, MODELS } from "./support/fixtures";
+import { FACES, MODELS, needs, skipUnless } from "./support/fixtures";
 import { buildRawTiff, encodeBmp } from "./support/format_fixtures";
 import { DENO } from "./support/scan_tree";
 
@@ -84,6 +84,10 @@ async function buildTree(): Promise<void> {
   execFileSync("mkfifo", [path.join(SRC, "pipe.jpg")]);
 }
 
+const NEEDS = needs("faces/heic/t1.heic", "faces/heic/IMG_0002.HEIC", "faces/insightface/python-package/t1.jpg", "faces/deepface/img1.jpg",
+  "faces/deepface/img2.jpg", "faces/openface/carell.jpg", "faces/bad/truncated.jpg", "models/det_2.5g.onnx");
+
+describe("nothing silent", NEEDS, () => {
 beforeAll(async () => {
   await buildTree();
   engine = await openEngineFromModelsDir(MODELS);
@@ -230,7 +234,8 @@ function unprivileged(): { command: string; prefix: string[] } | undefined {
 
 describe("an unreadable folder (scanned as a user who cannot read it)", () => {
   const how = unprivileged();
-  test.skipIf(!how)("gets an error record, its known photos keep theirs, and nothing is marked missing", () => {
+  const skip = skipUnless(how !== undefined, "running as root without setpriv: no user here lacks the right to read a folder");
+  test("gets an error record, its known photos keep theirs, and nothing is marked missing", { ...skip, timeout: 300_000 }, () => {
     const dir = mkdtempSync(path.join(tmpdir(), "facesets-locked-"));
     const src = path.join(dir, "photos");
     const locked = path.join(src, "locked");
@@ -274,6 +279,6 @@ describe("an unreadable folder (scanned as a user who cannot read it)", () => {
         rmSync(dir, { recursive: true, force: true });
       }
     })();
-  }, 300_000);
-  test.skipIf(!!how)("skipped: running as root without setpriv, so no user here lacks the right to read a folder", () => {});
+  });
+});
 });
