@@ -125,14 +125,14 @@ describe("FaceStore.open", () => {
     await (await FaceStore.open(storePath, { readOnly: true })).close();
   });
 
-  it("a version-1 store (before TIFF pages and decode notes) is migrated in place; its faces read page 0", async () => {
+  it("a version-2 store (before TIFF pages and decode notes) is migrated in place; its faces read page 0", async () => {
     const old = fileOutcome(1); // 2 faces
     await withRun(storePath, (store, runId) => store.commitBatch(runId, [old]));
-    // Turn the file back into what facesets wrote at schema version 1.
+    // Turn the file back into what facesets wrote at schema version 2.
     await sql(storePath, "ALTER TABLE faces DROP COLUMN page");
     await sql(storePath, "ALTER TABLE files DROP COLUMN decode_note");
-    await sql(storePath, "UPDATE meta SET value = '1' WHERE key = 'schema_version'");
-    await expect(FaceStore.open(storePath, { readOnly: true })).rejects.toThrow(/schema version 1 \(current 2\)/);
+    await sql(storePath, "UPDATE meta SET value = '2' WHERE key = 'schema_version'");
+    await expect(FaceStore.open(storePath, { readOnly: true })).rejects.toThrow(/schema version 2 \(current 3\)/);
 
     const paged: FileOutcome = {
       ...fileOutcome(2),
@@ -140,7 +140,7 @@ describe("FaceStore.open", () => {
       faces: fileOutcome(2).faces!.map((f, i) => ({ ...f, page: i + 1 })),
     };
     await withRun(storePath, (store, runId) => store.commitBatch(runId, [paged]));
-    expect(await sql(storePath, "SELECT value FROM meta WHERE key = 'schema_version'")).toEqual([{ value: "2" }]);
+    expect(await sql(storePath, "SELECT value FROM meta WHERE key = 'schema_version'")).toEqual([{ value: "3" }]);
     const store = await FaceStore.open(storePath, { readOnly: true });
     try {
       const faces = await store.selectFaces();
