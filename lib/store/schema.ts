@@ -117,9 +117,9 @@ export const MIGRATIONS: readonly Migration[] = [
     version: 3,
     description: "files.decode_note (RAW previews, first frames, TIFF pages) and faces.page (multi-page TIFF)",
     async up(con) {
-      await con.run(`ALTER TABLE files ADD COLUMN decode_note VARCHAR`);
+      await con.run(`ALTER TABLE files ADD COLUMN IF NOT EXISTS decode_note VARCHAR`);
       const faces = await con.runAndReadAll(`SELECT count(*)::DOUBLE AS n FROM duckdb_tables() WHERE table_name = 'faces' AND schema_name = 'main'`);
-      if ((faces.getRowObjectsJS()[0]!.n as number) > 0) await con.run(`ALTER TABLE faces ADD COLUMN page INTEGER DEFAULT 0`);
+      if ((faces.getRowObjectsJS()[0]!.n as number) > 0) await con.run(`ALTER TABLE faces ADD COLUMN IF NOT EXISTS page INTEGER DEFAULT 0`);
     },
   },
 ];
