@@ -245,23 +245,26 @@ describe("an unreadable folder (scanned as a user who cannot read it)", () => {
     writeFileSync(Buffer.concat([Buffer.from(src + "/"), LATIN1_NAME]), readFileSync(path.join(FACES, "openface/carell.jpg")));
     chmodSync(dir, 0o777); // the store and Deno's cache are written here by the unprivileged user
     const store = path.join(dir, "store.duckdb");
-    const scan = () => {
-      const run = spawnSync(how!.command, [...how!.prefix, "run", "-A", "scripts/scan.ts", "--source", src, "--store", store, "--models", MODELS, "--json"], {
+    const scan = (extra: string[] = [], status = 0) => {
+      const run = spawnSync(how!.command, [...how!.prefix, "run", "-A", "scripts/scan.ts", "--source", src, "--store", store, "--models", MODELS, ...extra, "--json"], {
         cwd: process.cwd(),
         env: { ...process.env, HOME: dir, DENO_DIR: path.join(dir, ".deno"), DENO_NO_UPDATE_CHECK: "1", NO_COLOR: "1" },
         encoding: "utf8",
       });
-      expect(run.status, run.stderr).toBe(0);
-      return { json: JSON.parse(run.stdout.trim().split("\n").at(-1)!) as Record<string, unknown>, stderr: run.stderr };
+      expect(run.status, run.stderr).toBe(status);
+      const lines = run.stdout.trim().split("\n");
+      return { json: JSON.parse(lines.at(-1)!) as Record<string, unknown>, stdout: lines.slice(0, -1), stderr: run.stderr };
     };
     try {
       // Deno cannot open a Latin-1 name itself; the scan reads it through the shell and analyses it like any other.
       expect(scan().json).toMatchObject({ files: 3, analysed: 3, errors: 0, unreadableFolders: 0, missing: 0 });
       chmodSync(locked, 0o000);
-      const second = scan();
+      const second = scan(["--strict", "--failures"], 1); // --strict fails on the folder; --failures lists it
       expect(second.json).toMatchObject({ files: 2, skipped: 2, analysed: 0, errors: 0, unreadableFolders: 1, missing: 0 });
       expect(second.json.failures).toEqual([{ path: `${locked}/`, reason: expect.stringMatching(/^unreadable: folder cannot be listed \(EACCES\)/) }]);
       expect(second.stderr).toContain(`${locked}/: unreadable: folder cannot be listed (EACCES)`);
+      expect(second.stderr).toContain(`--strict: 1 failing file(s) under ${src}`);
+      expect(second.stdout).toEqual([`${locked}/\tunreadable: folder cannot be listed (EACCES); the photos recorded under it keep their records`]);
       chmodSync(locked, 0o755);
       const third = scan();
       expect(third.json).toMatchObject({ files: 3, skipped: 3, unreadableFolders: 0, missing: 0, failures: [] });
