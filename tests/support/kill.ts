@@ -3,14 +3,12 @@
  * pause it at a named step of a library write (FACESETS_TEST_PAUSE_AT, lib/util/pause.ts) and send it a real
  * signal there; and a library's content as comparable data (so "equal to an uninterrupted run" is one toEqual).
  */
-import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, lstatSync, readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { PAUSE_MARKER } from "../../lib/util/pause";
 import { REPO_ROOT } from "./fixtures";
-
-export const DENO = path.join(REPO_ROOT, "node_modules/.bin/deno");
+import { denoChild } from "./scan_tree";
 
 export interface Ran {
   code: number | null;
@@ -29,51 +27,13 @@ export interface Child {
 }
 
 function spawnDeno(args: readonly string[], env: Record<string, string> = {}): Child {
-  const proc = spawn(DENO, ["run", "-A", ...args], {
-    cwd: REPO_ROOT,
-    env: { ...process.env, DENO_NO_UPDATE_CHECK: "1", NO_COLOR: "1", ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  const stdout: string[] = [];
-  const stderr: string[] = [];
-  const waiters: { test: (l: string) => boolean; resolve: (l: string) => void }[] = [];
-  const lines = (sink: string[], notify: boolean) => {
-    let buffer = "";
-    return (d: Buffer) => {
-      buffer += d.toString();
-      let nl: number;
-      while ((nl = buffer.indexOf("\n")) >= 0) {
-        const line = buffer.slice(0, nl);
-        buffer = buffer.slice(nl + 1);
-        sink.push(line);
-        if (!notify) continue;
-        for (const w of [...waiters]) {
-          if (w.test(line)) {
-            waiters.splice(waiters.indexOf(w), 1);
-            w.resolve(line);
-          }
-        }
-      }
-    };
-  };
-  proc.stdout!.on("data", lines(stdout, false));
-  proc.stderr!.on("data", lines(stderr, true));
-  const exited = new Promise<Ran>((resolve) =>
-    proc.on("close", (code, signal) => resolve({ code, signal, pid: proc.pid!, stdout, stderr })),
-  );
+  const child = denoChild(["run", "-A", ...args], { env, cwd: REPO_ROOT });
+  const pid = child.proc.pid!;
   return {
-    pid: proc.pid!,
-    kill: (signal) => proc.kill(signal),
-    exited,
-    waitForStderr: (test) =>
-      new Promise<string>((resolve, reject) => {
-        const hit = stderr.find(test);
-        if (hit !== undefined) return resolve(hit);
-        waiters.push({ test, resolve });
-        void exited.then((r) =>
-          reject(new Error(`deno ${args.join(" ")} ended (${r.code ?? r.signal}) before the expected line; stderr:\n${stderr.join("\n")}`))
-        );
-      }),
+    pid,
+    kill: (signal) => child.proc.kill(signal),
+    waitForStderr: child.waitForStderr,
+    exited: child.exited.then(({ code, signal }) => ({ code, signal, pid, stdout: child.stdout, stderr: child.stderr })),
   };
 }
 

@@ -39,11 +39,14 @@ export interface Child {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-/** Run `node_modules/.bin/deno ARGS...` from the project root, collecting its output line by line. */
-export function denoChild(args: readonly string[]): Child {
+/**
+ * Run `node_modules/.bin/deno ARGS...` from the project root (or `opts.cwd`), collecting its output line by line;
+ * `opts.env` is added to the environment. Also the base of tests/support/kill.ts's children.
+ */
+export function denoChild(args: readonly string[], opts: { env?: Record<string, string>; cwd?: string } = {}): Child {
   const proc = spawn(DENO, [...args], {
-    cwd: ROOT,
-    env: { ...process.env, DENO_NO_UPDATE_CHECK: "1", NO_COLOR: "1" },
+    cwd: opts.cwd ?? ROOT,
+    env: { ...process.env, DENO_NO_UPDATE_CHECK: "1", NO_COLOR: "1", ...opts.env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   const stdout: string[] = [];
