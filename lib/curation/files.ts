@@ -5,27 +5,13 @@
 import { mkdir, readdir, readFile, rename, unlink } from "node:fs/promises";
 import path from "node:path";
 import type { FacesetFace } from "../library/manifest";
-import { MANIFEST_FILE } from "../library/manifest";
+import { takenCropNames, unusedCropName } from "../library/crop_names";
 import type { LoadedFaceset } from "../library/read";
 import { exists } from "./run";
 
 /** Lowercased names a set folder holds or its manifest lists (a new crop takes none of them). */
 export async function takenNames(set: LoadedFaceset): Promise<Set<string>> {
-  const taken = new Set<string>([MANIFEST_FILE]);
-  for (const name of await readdir(set.dir).catch(() => [] as string[])) taken.add(name.toLowerCase());
-  for (const face of set.manifest.faces) taken.add(face.crop.toLowerCase());
-  return taken;
-}
-
-/** `name`, or `stem-2.ext`, `stem-3.ext`, ...: the first not in `taken`; adds it. */
-export function unusedCropName(name: string, taken: Set<string>): string {
-  const base = path.posix.basename(name);
-  const ext = path.extname(base);
-  const stem = base.slice(0, base.length - ext.length);
-  let candidate = base;
-  for (let i = 2; taken.has(candidate.toLowerCase()); i++) candidate = `${stem}-${i}${ext}`;
-  taken.add(candidate.toLowerCase());
-  return candidate;
+  return takenCropNames(await readdir(set.dir).catch(() => [] as string[]), set.manifest.faces);
 }
 
 /** A planned crop move: the face record as it will read in the target. */

@@ -11,6 +11,7 @@ import path from "node:path";
 import { pauseAt } from "../util/pause";
 import { LibraryError } from "./errors";
 import { checkInterrupted, libraryStep } from "./interrupt";
+import { takenCropNames, unusedCropName } from "./crop_names";
 import { withLibraryLock } from "./lock";
 import { commitJournal, journalPath, type JournalStep } from "./pending";
 import { tempPath } from "./temp";
@@ -91,16 +92,6 @@ function record(face: NewFace): FacesetFace {
   return rest;
 }
 
-/** `name`, or `stem-2.ext`, `stem-3.ext`, ...: the first one not in `taken` (lowercased). Adds it to `taken`. */
-function unusedName(name: string, taken: Set<string>): string {
-  const ext = path.extname(name);
-  const stem = name.slice(0, name.length - ext.length);
-  let candidate = name;
-  for (let i = 2; taken.has(candidate.toLowerCase()); i++) candidate = `${stem}-${i}${ext}`;
-  taken.add(candidate.toLowerCase());
-  return candidate;
-}
-
 /** New crops are plain file names: no folders, nothing hidden (temp files start with a dot). */
 function checkNewCropName(crop: string, where: string): void {
   const problem = checkCropPath(crop) ??
@@ -169,10 +160,10 @@ export function addFacesets(libraryDir: string, newSets: readonly NewFaceset[]):
     const planned = newSets.map((newSet, s) => {
       const label = `addFacesets newSets[${s}]`;
       if (newSet.faces.length === 0) throw new LibraryError(`${label}: faces: a new set needs at least one face`);
-      const taken = new Set<string>([MANIFEST_FILE]);
+      const taken = takenCropNames([], []);
       const faces = newSet.faces.map((face, i) => {
         checkNewCropName(face.crop, `${label}.faces[${i}]`);
-        return { ...record(face), crop: unusedName(face.crop, taken) };
+        return { ...record(face), crop: unusedCropName(face.crop, taken) };
       });
       let setNumber: number;
       if (newSet.number === undefined) {
@@ -308,10 +299,8 @@ export function appendToFaceset(
     if (accepted.length === 0) return { set, added: [], skipped, warnings };
 
     // Names no file of the folder (temps of other processes included) and no face of the manifest ever used.
-    const taken = new Set<string>([MANIFEST_FILE.toLowerCase()]);
-    for (const file of await readdir(set.dir)) taken.add(file.toLowerCase());
-    for (const face of set.manifest.faces) taken.add(face.crop.toLowerCase());
-    const added: FacesetFace[] = accepted.map((face) => ({ ...record(face), crop: unusedName(face.crop, taken) }));
+    const taken = takenCropNames(await readdir(set.dir), set.manifest.faces);
+    const added: FacesetFace[] = accepted.map((face) => ({ ...record(face), crop: unusedCropName(face.crop, taken) }));
 
     // Prepare (undoable): each crop as a temp file. Killed here, the next write removes the temps, and a re-run
     // picks the same names again (nothing was added).
